@@ -1,0 +1,82 @@
+"""The composition root: builds every object from the config and hands them down."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from monitor.classify import KeywordClassifier
+from monitor.compose import Composer
+from monitor.config import Settings, load_config
+from monitor.fetch import HttpFetcher
+from monitor.notify import DigestRenderer, Notifier, build_notifier, default_template_dirs
+from monitor.outbox import OutboxSender
+from monitor.pipeline import Checker
+from monitor.store import Store, database_url, make_engine, upgrade_schema
+from monitor.workers import WorkerPool
+
+
+@dataclass(frozen=True)
+class Options:
+    """Where things are: from the command line and the environment."""
+
+    config_path: Path
+    state_dir: Path
+    database_url: str | None = None
+    workers: int = 2
+    env: Mapping[str, str] | None = None
+
+    @classmethod
+    def from_env(cls, config: str | None, state: str | None,
+                 env: Mapping[str, str]) -> Options:
+        return cls(
+            config_path=Path(config or env.get("MONITOR_CONFIG") or "sources.yaml"),
+            state_dir=Path(state or env.get("MONITOR_STATE_DIR") or "state"),
+            database_url=env.get("DATABASE_URL") or None,
+            workers=int(env.get("MONITOR_WORKERS") or min(os.cpu_count() or 1, 4)),
+            env=env)
+
+
+class App:
+    """Every long-lived object of a running monitor; close it when done."""
+
+    def __init__(self, options: Options, settings: Settings) -> None:
+        self.options = options
+        self.settings = settings
+        options.state_dir.mkdir(parents=True, exist_ok=True)
+        self.engine = make_engine(database_url(options.state_dir, options.database_url))
+        upgrade_schema(self.engine)
+        self.store = Store(self.engine)
+        self.pool = WorkerPool(options.workers)
+        self.fetcher = HttpFetcher(user_agent=settings.defaults.user_agent,
+                                   max_body=settings.defaults.max_body)
+        self.http = httpx.AsyncClient(headers={"User-Agent": settings.defaults.user_agent})
+        self.checker = Checker(settings, self.store, self.fetcher,
+                               KeywordClassifier(settings.topics), self.pool)
+        self.composer = Composer(settings, self.store, DigestRenderer(self.template_dirs()))
+        self.sender = OutboxSender(self.store, self._notifiers())
+
+    @classmethod
+    def load(cls, options: Options) -> App:
+        return cls(options, load_config(options.config_path, options.env or {}))
+
+    def template_dirs(self) -> list[Path]:
+        """The user's templates directory (relative to the config file) first, then ours."""
+        user = self.settings.templates_dir
+        dirs = [self.options.config_path.parent / user] if user else []
+        return dirs + default_template_dirs()
+
+    def _notifiers(self) -> dict[str, Notifier]:
+        return {sub.id: build_notifier(sub.channel, settings=self.settings,
+                                       state_dir=self.options.state_dir, client=self.http)
+                for sub in self.settings.subscriptions}
+
+    async def aclose(self) -> None:
+        await self.fetcher.aclose()
+        await self.http.aclose()
+        self.pool.close()
+        self.engine.dispose()

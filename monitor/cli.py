@@ -1,0 +1,187 @@
+"""The `monitor` command line: validate, check, run, digest, export, status, healthcheck."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from monitor.app import App, Options
+from monitor.config import json_schema, load_config
+from monitor.errors import ConfigError, MonitorError
+from monitor.export import write_export
+from monitor.logs import setup_logging
+from monitor.pipeline import CheckReport
+from monitor.scheduler import heartbeat_age, run_daemon
+
+Command = Callable[[argparse.Namespace, Options], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    setup_logging(args.log_level)
+    options = Options.from_env(args.config, args.state, os.environ)
+    try:
+        command: Command = args.command
+        return command(args, options)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    except MonitorError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="monitor", description=__doc__)
+    parser.add_argument("--config", help="sources.yaml (env MONITOR_CONFIG; ./sources.yaml)")
+    parser.add_argument("--state", help="state directory (env MONITOR_STATE_DIR; ./state)")
+    parser.add_argument("--log-level", default=os.environ.get("MONITOR_LOG_LEVEL", "INFO"))
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    _add(commands, "validate", cmd_validate, "check sources.yaml and exit")
+    config = _add(commands, "config", cmd_config_schema, "configuration tools")
+    config.add_argument("what", choices=["schema"], help="schema: print the JSON Schema")
+    check = _add(commands, "check", cmd_check, "check sources once, send what is due, exit")
+    check.add_argument("sources", nargs="*", metavar="SOURCE", help="source ids (default all)")
+    check.add_argument("--dry-run", action="store_true", help="write and send nothing")
+    check.add_argument("--digests", choices=["all", "due", "none"], default="all",
+                       help="which digests to compose: all pending (default), due by schedule, none")
+    _add(commands, "run", cmd_run, "run the daemon until SIGTERM or SIGINT")
+    digest = _add(commands, "digest", cmd_digest, "show the digest a subscription would get")
+    digest.add_argument("--preview", required=True, metavar="SUBSCRIPTION")
+    digest.add_argument("--html", action="store_true", help="print the HTML part")
+    export = _add(commands, "export", cmd_export, "export documents or matches")
+    export.add_argument("what", choices=["documents", "matches"])
+    export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    export.add_argument("--output", "-o", help="file to write (default stdout)")
+    _add(commands, "status", cmd_status, "each source's last outcome and the outbox")
+    health = _add(commands, "healthcheck", cmd_healthcheck, "exit 0 when the daemon is alive")
+    health.add_argument("--max-age", type=int, default=180, help="seconds (default 180)")
+    return parser
+
+
+def _add(commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
+         command: Command, help_text: str) -> argparse.ArgumentParser:
+    parser = commands.add_parser(name, help=help_text, description=help_text)
+    parser.set_defaults(command=command)
+    return parser
+
+
+def cmd_validate(_args: argparse.Namespace, options: Options) -> int:
+    settings = load_config(options.config_path, options.env or {})
+    print(f"{options.config_path}: ok ({len(settings.sources)} sources, "
+          f"{len(settings.topics)} topics, {len(settings.subscriptions)} subscriptions)")
+    return 0
+
+
+def cmd_config_schema(_args: argparse.Namespace, _options: Options) -> int:
+    print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace, options: Options) -> int:
+    if args.dry_run and not options.database_url and not (options.state_dir / "monitor.db").exists():
+        with tempfile.TemporaryDirectory(prefix="monitor-dry-run-") as scratch:
+            return cmd_check(args, Options(options.config_path, Path(scratch), None,
+                                           options.workers, options.env))
+    app = App.load(options)
+    try:
+        unknown = set(args.sources) - {source.id for source in app.settings.sources}
+        if unknown:
+            raise ConfigError([f"unknown source id(s): {', '.join(sorted(unknown))}"])
+        reports = asyncio.run(_check_once(app, args.sources, args.dry_run, args.digests))
+    finally:
+        asyncio.run(app.aclose())
+    for report in reports:
+        print(_describe(report, args.dry_run))
+    return 1 if any(report.error for report in reports) else 0
+
+
+async def _check_once(app: App, wanted: list[str], dry_run: bool,
+                      digests: str) -> list[CheckReport]:
+    sources = [s for s in app.settings.sources if (s.id in wanted if wanted else s.enabled)]
+    reports = await asyncio.gather(*(app.checker.check(s, dry_run=dry_run) for s in sources))
+    if not dry_run:
+        now = datetime.now(UTC)
+        app.composer.compose_all(now, which=digests)  # type: ignore[arg-type]
+        await app.sender.send_due(now)
+    return list(reports)
+
+
+def _describe(report: CheckReport, dry_run: bool) -> str:
+    line = (f"{report.source_id}: {report.outcome.value} ({report.new} new, "
+            f"{report.changed} changed, {report.alerts} alerts) {report.seconds:.2f}s")
+    if report.error:
+        line += f"\n  error: {report.error}"
+    if dry_run:
+        for write in report.documents:
+            topics = ", ".join(m.topic_id for m in write.matches) or "-"
+            line += f"\n  {write.change}: {write.document.title} <{write.document.url}> [{topics}]"
+    return line
+
+
+def cmd_run(_args: argparse.Namespace, options: Options) -> int:
+    asyncio.run(run_daemon(App.load(options)))
+    return 0
+
+
+def cmd_digest(args: argparse.Namespace, options: Options) -> int:
+    app = App.load(options)
+    try:
+        subscription = next((s for s in app.settings.subscriptions if s.id == args.preview),
+                            None)
+        if subscription is None:
+            raise ConfigError([f"unknown subscription '{args.preview}'"])
+        message = app.composer.preview(subscription, datetime.now(UTC))
+    finally:
+        asyncio.run(app.aclose())
+    print(f"Subject: {message.subject}\n")
+    print(message.html if args.html else message.text)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, options: Options) -> int:
+    app = App.load(options)
+    try:
+        if args.output:
+            with open(args.output, "w", encoding="utf-8", newline="") as out:
+                write_export(app.store, args.what, args.format, out)
+        else:
+            write_export(app.store, args.what, args.format, sys.stdout)
+    finally:
+        asyncio.run(app.aclose())
+    return 0
+
+
+def cmd_status(_args: argparse.Namespace, options: Options) -> int:
+    app = App.load(options)
+    try:
+        states = {state.source_id: state for state in app.store.source_states()}
+        for source in app.settings.sources:
+            state = states.get(source.id)
+            last = state.last_checked_at.isoformat(timespec="seconds") if state and \
+                state.last_checked_at else "never"
+            outcome = state.last_outcome if state else "-"
+            failures = state.consecutive_failures if state else 0
+            print(f"{source.id}: {outcome} at {last}, {failures} failure(s) in a row")
+        for status in ("pending", "sent", "dead"):
+            print(f"deliveries {status}: {len(app.store.deliveries(status))}")
+    finally:
+        asyncio.run(app.aclose())
+    return 0
+
+
+def cmd_healthcheck(args: argparse.Namespace, options: Options) -> int:
+    age = heartbeat_age(options.state_dir)
+    if age is None or age > timedelta(seconds=args.max_age):
+        print(f"unhealthy: heartbeat {'missing' if age is None else f'{age} old'}")
+        return 1
+    print(f"healthy: heartbeat {int(age.total_seconds())}s old")
+    return 0

@@ -1,0 +1,93 @@
+"""Turns alerts owed to a subscription into outbox messages: one per alert or one digest."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+from monitor.config import Settings, Subscription
+from monitor.domain import Digest, DigestItem, RenderedMessage
+from monitor.notify import DigestRenderer
+from monitor.store import NewDelivery, PendingAlert, Store
+
+log = logging.getLogger("monitor.compose")
+
+Which = Literal["all", "due", "none"]
+
+
+class Composer:
+    """Bundles pending alerts into rendered messages and puts them in the outbox."""
+
+    def __init__(self, settings: Settings, store: Store, renderer: DigestRenderer) -> None:
+        self.settings = settings
+        self.store = store
+        self.renderer = renderer
+
+    def compose_all(self, now: datetime, which: Which = "all") -> int:
+        """Compose for every subscription: immediate ones always, digests per `which`."""
+        made = 0
+        for sub in self.settings.subscriptions:
+            if sub.mode == "immediate" or which == "all" or (
+                    which == "due" and self.digest_due(sub, now)):
+                made += self.compose(sub, now)
+        return made
+
+    def compose(self, subscription: Subscription, now: datetime) -> int:
+        """Put what `subscription` is owed in the outbox; returns messages made."""
+        pending = self.store.pending_alerts(subscription.id)
+        if subscription.mode == "immediate":
+            return sum(self._add(subscription, [alert], now) for alert in pending)
+        if not pending and not subscription.send_empty:
+            return 0
+        return self._add(subscription, pending, now)
+
+    def preview(self, subscription: Subscription, now: datetime) -> RenderedMessage:
+        """The digest `subscription` would get now, without writing anything."""
+        pending = self.store.pending_alerts(subscription.id)
+        return self.renderer.render(self._digest(subscription, pending, now))
+
+    def digest_due(self, subscription: Subscription, now: datetime) -> bool:
+        """Whether the cron schedule fired since the last digest (or the oldest alert)."""
+        since = self.store.last_delivery_at(subscription.id)
+        if since is None:
+            pending = self.store.pending_alerts(subscription.id)
+            since = pending[0].created_at if pending else None
+        if since is None:
+            return subscription.send_empty
+        trigger = CronTrigger.from_crontab(subscription.schedule,
+                                           timezone=ZoneInfo(subscription.timezone))
+        next_fire: datetime | None = trigger.get_next_fire_time(None, since)
+        return next_fire is not None and next_fire <= now
+
+    def _add(self, subscription: Subscription, alerts: Sequence[PendingAlert],
+             now: datetime) -> int:
+        message = self.renderer.render(self._digest(subscription, alerts, now))
+        ids = tuple(alert.alert_id for alert in alerts)
+        delivery_id = self.store.add_delivery(NewDelivery(subscription.id, message, ids, now))
+        log.info("composed delivery %s for %s with %d item(s)", delivery_id, subscription.id,
+                 len(alerts))
+        return 1
+
+    def _digest(self, subscription: Subscription, alerts: Sequence[PendingAlert],
+                now: datetime) -> Digest:
+        shown = alerts[:subscription.max_items]
+        items = tuple(self._item(subscription, alert) for alert in shown)
+        return Digest(subscription.id, subscription.mode, items, now,
+                      omitted=len(alerts) - len(shown))
+
+    def _item(self, subscription: Subscription, alert: PendingAlert) -> DigestItem:
+        doc = alert.document
+        matches = [m for m in alert.matches
+                   if not subscription.topics or m.topic_id in subscription.topics]
+        names = {source.id: source.name or source.id for source in self.settings.sources}
+        return DigestItem(
+            url=doc.url, title=doc.title, source_id=doc.source_id,
+            source_name=names.get(doc.source_id, doc.source_id), published=doc.published,
+            language=doc.language, change=alert.change,
+            topics=tuple(m.topic_id for m in matches),
+            evidence=tuple(e for m in matches for e in m.evidence))

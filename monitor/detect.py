@@ -1,0 +1,93 @@
+"""Pure detection rules: what is new, changed or unchanged, and who is owed an alert."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from monitor.config import Subscription
+from monitor.domain import Document, Item, Match, Outcome
+from monitor.store import DocumentWrite, KnownDocument
+
+
+class ItemChange(StrEnum):
+    """What a list entry means for the document behind it."""
+
+    NEW = "new"  # never seen
+    RECHECK = "recheck"  # seen, its list entry changed: fetch the page and compare the text
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class ItemDecision:
+    """An item found on a list page and what to do about it."""
+
+    item: Item
+    change: ItemChange
+    known: KnownDocument | None
+
+
+def normalised(text: str) -> str:
+    """Text as compared for changes: NFKC, whitespace collapsed."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip()
+
+
+def text_hash(*parts: str) -> str:
+    """SHA-256 of the normalised parts."""
+    joined = "\x1f".join(normalised(part) for part in parts)
+    return hashlib.sha256(joined.encode("utf-8")).hexdigest()
+
+
+def item_hash(item: Item) -> str:
+    """What a list page or feed shows of an item, hashed."""
+    return text_hash(item.title, item.text)
+
+
+def decide_items(items: Sequence[Item],
+                 known: Mapping[str, KnownDocument]) -> list[ItemDecision]:
+    """Compare the items found with what the store knows, by canonical URL and list entry."""
+    decisions = []
+    for item in items:
+        stored = known.get(item.url)
+        if stored is None:
+            change = ItemChange.NEW
+        elif stored.item_hash != item_hash(item):
+            change = ItemChange.RECHECK
+        else:
+            change = ItemChange.UNCHANGED
+        decisions.append(ItemDecision(item, change, stored))
+    return decisions
+
+
+def is_changed(document: Document, known: KnownDocument | None) -> bool:
+    """A seen document changed when its normalised text hash differs."""
+    return known is not None and known.content_hash != document.content_hash
+
+
+def check_outcome(writes: Iterable[DocumentWrite]) -> Outcome:
+    """New beats changed beats unchanged."""
+    changes = {write.change for write in writes}
+    if "new" in changes:
+        return Outcome.NEW
+    if "changed" in changes:
+        return Outcome.CHANGED
+    return Outcome.UNCHANGED
+
+
+def subscribers(document: Document, matches: Sequence[Match],
+                subscriptions: Iterable[Subscription]) -> tuple[str, ...]:
+    """The subscriptions owed an alert for this document and its matches."""
+    topics = {match.topic_id for match in matches}
+    return tuple(sub.id for sub in subscriptions
+                 if _wants(sub, document.source_id, topics))
+
+
+def _wants(subscription: Subscription, source_id: str, topics: set[str]) -> bool:
+    if subscription.sources and source_id not in subscription.sources:
+        return False
+    wanted = set(subscription.topics) if subscription.topics else topics
+    return bool(wanted & topics)

@@ -1,0 +1,136 @@
+"""Value types that travel between the stages: fetched bytes, items, documents, matches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+@dataclass(frozen=True)
+class Validators:
+    """HTTP cache validators kept per URL for conditional GET."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What a fetcher got from a URL: raw bytes plus the headers that matter."""
+
+    url: str  # the final URL, after redirects
+    status: int
+    content_type: str  # the Content-Type header, '' when absent
+    body: bytes
+    validators: Validators = field(default_factory=Validators)
+    elapsed: float = 0.0  # seconds
+
+
+@dataclass(frozen=True)
+class Item:
+    """One entry found on a list page or feed, before its page is (maybe) fetched."""
+
+    url: str  # canonical URL
+    title: str
+    published: datetime | None = None
+    text: str = ""  # summary or full text when the source carries it
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class Article:
+    """Title and main text extracted from a detail page; navigation and footers left out."""
+
+    title: str
+    text: str
+    published: datetime | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    """A stored unit of content: what detection and classification see."""
+
+    url: str  # canonical URL, the identity
+    source_id: str
+    title: str
+    text: str
+    published: datetime | None
+    language: str
+    content_hash: str
+
+
+class Outcome(StrEnum):
+    """How one check of a source ended."""
+
+    NEW = "new"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    NOT_MODIFIED = "not-modified"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One place a term matched: the term, where (title or text), and the text around it."""
+
+    term: str
+    field: str  # "title" or "text"
+    snippet: str
+
+
+@dataclass(frozen=True)
+class Match:
+    """A topic matched a document, with the evidence for it."""
+
+    topic_id: str
+    terms: tuple[str, ...]
+    evidence: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    """One document as a subscriber sees it in a digest or alert."""
+
+    url: str
+    title: str
+    source_id: str
+    source_name: str
+    published: datetime | None
+    language: str
+    change: str  # "new" or "changed"
+    topics: tuple[str, ...]
+    evidence: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True)
+class Digest:
+    """What one message to one subscription carries."""
+
+    subscription_id: str
+    mode: str  # "digest" or "immediate"
+    items: tuple[DigestItem, ...]
+    generated_at: datetime
+    omitted: int = 0  # items past max_items, announced as "and N more"
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    """A message ready for any transport: subject, text and HTML bodies, JSON payload."""
+
+    subject: str
+    text: str
+    html: str
+    payload: dict[str, object]
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """A rendered message plus the delivery facts a notifier needs."""
+
+    delivery_id: int
+    idempotency_key: str  # stable across retries: Message-ID and webhook-id derive from it
+    subscription_id: str
+    message: RenderedMessage
+    created_at: datetime

@@ -1,0 +1,109 @@
+"""Drains the outbox: sends due messages, marks them sent, retries or dead-letters failures."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from monitor.domain import OutboundMessage
+from monitor.errors import DeliveryError
+from monitor.notify import Notifier
+from monitor.store import DeliveryRow, Store
+
+log = logging.getLogger("monitor.deliver")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter, then the dead-letter state."""
+
+    base: timedelta = timedelta(seconds=30)
+    ceiling: timedelta = timedelta(hours=1)
+    max_attempts: int = 12
+
+    def delay(self, attempts: int) -> timedelta:
+        """Wait before attempt number `attempts + 1`: base·2^n, capped, with 50-100 % jitter."""
+        exponential = min(self.base * (2 ** min(attempts, 20)), self.ceiling)
+        return exponential * random.uniform(0.5, 1.0)  # noqa: S311 (not cryptographic)
+
+
+@dataclass
+class SendReport:
+    """What one pass over the outbox did."""
+
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+
+
+class OutboxSender:
+    """Sends what is due; each subscription's channel fails on its own."""
+
+    def __init__(self, store: Store, notifiers: Mapping[str, Notifier],
+                 policy: RetryPolicy | None = None) -> None:
+        self.store = store
+        self.notifiers = notifiers
+        self.policy = policy or RetryPolicy()
+        self._lock = asyncio.Lock()
+
+    async def send_due(self, now: datetime) -> SendReport:
+        """Send every due delivery; one pass at a time."""
+        report = SendReport()
+        async with self._lock:
+            by_subscription: dict[str, list[DeliveryRow]] = {}
+            for row in self.store.due_deliveries(now):
+                by_subscription.setdefault(row.subscription_id, []).append(row)
+            await asyncio.gather(*(self._send_in_order(rows, now, report)
+                                   for rows in by_subscription.values()))
+        return report
+
+    async def _send_in_order(self, rows: list[DeliveryRow], now: datetime,
+                             report: SendReport) -> None:
+        for row in rows:
+            if not await self._send(row, now, report):
+                return  # keep this subscription's order: later messages wait for this one
+
+    async def _send(self, row: DeliveryRow, now: datetime, report: SendReport) -> bool:
+        notifier = self.notifiers.get(row.subscription_id)
+        if notifier is None:
+            log.warning("delivery %s: subscription %s is no longer configured; kept pending",
+                        row.id, row.subscription_id)
+            return False
+        try:
+            await notifier.send(_outbound(row))
+        except DeliveryError as error:
+            self._failed(row, error, now, report)
+            return False
+        except Exception as error:  # a notifier bug must not stop the others
+            log.exception("delivery %s: unexpected error", row.id)
+            self._failed(row, DeliveryError(repr(error), retryable=True), now, report)
+            return False
+        self.store.mark_sent(row.id, now)
+        report.sent += 1
+        log.info("delivered %s to %s", row.id, row.subscription_id,
+                 extra={"delivery": row.id, "subscription": row.subscription_id})
+        return True
+
+    def _failed(self, row: DeliveryRow, error: DeliveryError, now: datetime,
+                report: SendReport) -> None:
+        attempts = row.attempts + 1
+        if error.retryable and attempts < self.policy.max_attempts:
+            retry_at = now + self.policy.delay(row.attempts)
+            self.store.mark_retry(row.id, error.reason, retry_at)
+            report.retried += 1
+            log.warning("delivery %s failed (attempt %d), retry at %s: %s", row.id, attempts,
+                        retry_at.isoformat(timespec="seconds"), error.reason)
+        else:
+            self.store.mark_dead(row.id, error.reason)
+            report.dead += 1
+            log.error("delivery %s dead after %d attempt(s): %s", row.id, attempts,
+                      error.reason)
+
+
+def _outbound(row: DeliveryRow) -> OutboundMessage:
+    return OutboundMessage(row.id, row.idempotency_key, row.subscription_id, row.message,
+                           row.created_at)

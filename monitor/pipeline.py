@@ -1,0 +1,160 @@
+"""One check of one source: fetch → extract → detect → classify → record (with its alerts)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from monitor.classify import KeywordClassifier
+from monitor.config import HtmlListSource, RssSource, Settings
+from monitor.detect import (
+    ItemChange,
+    ItemDecision,
+    check_outcome,
+    decide_items,
+    is_changed,
+    item_hash,
+    subscribers,
+    text_hash,
+)
+from monitor.domain import Document, Fetched, Item, Outcome, Validators
+from monitor.errors import ExtractError, FetchError, MonitorError, NotModified
+from monitor.fetch import Fetcher
+from monitor.sources import detect_language, extract_article, extract_items
+from monitor.store import CheckIntent, DocumentWrite, Store
+from monitor.workers import WorkerPool
+
+log = logging.getLogger("monitor.check")
+
+SourceConfig = HtmlListSource | RssSource
+FOLLOW_CONCURRENCY = 4
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """How a check went, as the CLI and logs show it."""
+
+    source_id: str
+    outcome: Outcome
+    new: int = 0
+    changed: int = 0
+    alerts: int = 0
+    skipped: int = 0
+    error: str | None = None
+    seconds: float = 0.0
+    documents: tuple[DocumentWrite, ...] = ()
+
+
+class Checker:
+    """Checks sources: owns no state of its own; everything lasting goes to the store."""
+
+    def __init__(self, settings: Settings, store: Store, fetcher: Fetcher,
+                 classifier: KeywordClassifier, pool: WorkerPool) -> None:
+        self.settings = settings
+        self.store = store
+        self.fetcher = fetcher
+        self.classifier = classifier
+        self.pool = pool
+
+    async def check(self, source: SourceConfig, *, dry_run: bool = False) -> CheckReport:
+        """Check one source once; never raises for a bad page, feed or network."""
+        started = time.monotonic()
+        now = datetime.now(UTC)
+        try:
+            intent, skipped = await self._check(source, now)
+        except NotModified:
+            intent, skipped = CheckIntent(source.id, Outcome.NOT_MODIFIED, now), 0
+        except MonitorError as error:
+            intent, skipped = CheckIntent(source.id, Outcome.ERROR, now, error=str(error)), 0
+        alerts = 0 if dry_run else self.store.apply_check(intent)
+        report = _report(intent, alerts, skipped, time.monotonic() - started)
+        _log(report)
+        return report
+
+    async def _check(self, source: SourceConfig, now: datetime) -> tuple[CheckIntent, int]:
+        fetched = await self._fetch(source, source.url, self.store.validators(source.url))
+        items = await self.pool.run(extract_items, fetched, source)
+        decisions = decide_items(items, self.store.known_documents(i.url for i in items))
+        documents, skipped = await self._documents(source, decisions)
+        alerting = self._alerting(source)
+        writes = tuple(self._write(doc, decision, alerting) for doc, decision in documents)
+        validators = {source.url: fetched.validators}
+        return CheckIntent(source.id, check_outcome(writes), now, validators=validators,
+                           writes=writes), skipped
+
+    async def _fetch(self, source: SourceConfig, url: str,
+                     validators: Validators | None = None) -> Fetched:
+        timeout = (source.timeout or self.settings.defaults.timeout).total_seconds()
+        return await self.fetcher.fetch(url, validators=validators, timeout=timeout)
+
+    def _alerting(self, source: SourceConfig) -> bool:
+        """The first check records a baseline and alerts nothing, unless the source opts out."""
+        return not source.baseline or self.store.source_state(source.id).baseline_done
+
+    async def _documents(self, source: SourceConfig, decisions: Sequence[ItemDecision],
+                         ) -> tuple[list[tuple[Document, ItemDecision]], int]:
+        todo = [d for d in decisions if d.change is not ItemChange.UNCHANGED]
+        if not source.follow:
+            return [(_document_from_item(d.item, source), d) for d in todo], 0
+        limit = asyncio.Semaphore(FOLLOW_CONCURRENCY)
+        results = await asyncio.gather(*(self._follow(source, d, limit) for d in todo))
+        done = [(doc, d) for doc, d in zip(results, todo, strict=True) if doc is not None]
+        return done, len(todo) - len(done)
+
+    async def _follow(self, source: SourceConfig, decision: ItemDecision,
+                      limit: asyncio.Semaphore) -> Document | None:
+        """Fetch an item's page for its full text; a broken page is skipped, tried next time."""
+        item = decision.item
+        try:
+            async with limit:
+                fetched = await self._fetch(source, item.url)
+            article = await self.pool.run(extract_article, fetched.body, fetched.content_type,
+                                          fetched.url)
+        except (FetchError, ExtractError) as error:
+            log.warning("skipped item %s of %s: %s", item.url, source.id, error)
+            return None
+        merged = replace(item, title=article.title or item.title, text=article.text,
+                         published=item.published or article.published,
+                         language=article.language or item.language)
+        return _document_from_item(merged, source)
+
+    def _write(self, document: Document, decision: ItemDecision,
+               alerting: bool) -> DocumentWrite:
+        if decision.change is ItemChange.NEW:
+            change = "new"
+        elif is_changed(document, decision.known):
+            change = "changed"
+        else:
+            return DocumentWrite(document, item_hash(decision.item), "unchanged")
+        matches = self.classifier.classify(document)
+        owed = subscribers(document, matches, self.settings.subscriptions) if alerting else ()
+        return DocumentWrite(document, item_hash(decision.item), change, matches, owed)
+
+
+def _document_from_item(item: Item, source: SourceConfig) -> Document:
+    language = item.language or source.language or detect_language(f"{item.title} {item.text}")
+    return Document(url=item.url, source_id=source.id, title=item.title, text=item.text,
+                    published=item.published, language=language,
+                    content_hash=text_hash(item.title, item.text))
+
+
+def _report(intent: CheckIntent, alerts: int, skipped: int, seconds: float) -> CheckReport:
+    writes = intent.writes
+    return CheckReport(
+        source_id=intent.source_id, outcome=intent.outcome,
+        new=sum(w.change == "new" for w in writes),
+        changed=sum(w.change == "changed" for w in writes),
+        alerts=alerts, skipped=skipped, error=intent.error, seconds=seconds,
+        documents=writes)
+
+
+def _log(report: CheckReport) -> None:
+    level = logging.WARNING if report.outcome is Outcome.ERROR else logging.INFO
+    log.log(level, "checked %s: %s", report.source_id, report.outcome.value, extra={
+        "source": report.source_id, "outcome": report.outcome.value, "new": report.new,
+        "changed": report.changed, "alerts": report.alerts, "skipped": report.skipped,
+        "error": report.error, "seconds": round(report.seconds, 3)})

@@ -1,0 +1,113 @@
+"""The daemon loop: APScheduler runs sources at intervals, digests on cron, and the sender."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from monitor.app import App
+from monitor.config import HtmlListSource, RssSource, Subscription
+
+log = logging.getLogger("monitor.scheduler")
+
+SEND_EVERY = timedelta(seconds=30)
+HEARTBEAT_FILE = "heartbeat"
+
+
+class Daemon:
+    """Runs until stopped; every job logs its failures and never kills the process."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.stopping = asyncio.Event()
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self.stopping.set)
+        self._schedule()
+        self.scheduler.start()
+        log.info("running: %d source(s), %d subscription(s)", len(self.app.settings.sources),
+                 len(self.app.settings.subscriptions))
+        await self.stopping.wait()
+        log.info("stopping")
+        self.scheduler.shutdown(wait=False)
+
+    def _schedule(self) -> None:
+        now = datetime.now(UTC)
+        for source in self.app.settings.sources:
+            if source.enabled:
+                self.scheduler.add_job(self.check_source, self._interval(source), args=[source],
+                                       id=f"source:{source.id}", next_run_time=now,
+                                       max_instances=1, coalesce=True)
+        for sub in self.app.settings.subscriptions:
+            if sub.mode == "digest":
+                self.scheduler.add_job(self.digest, _cron(sub), args=[sub], id=f"digest:{sub.id}",
+                                       max_instances=1, coalesce=True, misfire_grace_time=3600)
+        self.scheduler.add_job(self.send, IntervalTrigger(seconds=SEND_EVERY.total_seconds()),
+                               id="outbox", next_run_time=now, max_instances=1, coalesce=True)
+
+    def _interval(self, source: HtmlListSource | RssSource) -> IntervalTrigger:
+        defaults = self.app.settings.defaults
+        interval = (source.interval or defaults.interval).total_seconds()
+        jitter = source.jitter if source.jitter is not None else defaults.jitter
+        return IntervalTrigger(seconds=interval, jitter=max(1, int(interval * jitter)))
+
+    async def check_source(self, source: HtmlListSource | RssSource) -> None:
+        try:
+            report = await self.app.checker.check(source)
+            if report.alerts:
+                self.app.composer.compose_all(datetime.now(UTC), which="none")
+                await self.send()
+        except Exception:
+            log.exception("check of %s failed unexpectedly", source.id)
+
+    async def digest(self, subscription: Subscription) -> None:
+        try:
+            self.app.composer.compose(subscription, datetime.now(UTC))
+            await self.send()
+        except Exception:
+            log.exception("digest for %s failed unexpectedly", subscription.id)
+
+    async def send(self) -> None:
+        try:
+            await self.app.sender.send_due(datetime.now(UTC))
+            write_heartbeat(self.app.options.state_dir)
+        except Exception:
+            log.exception("sending the outbox failed unexpectedly")
+
+
+def _cron(subscription: Subscription) -> CronTrigger:
+    return CronTrigger.from_crontab(subscription.schedule,
+                                    timezone=ZoneInfo(subscription.timezone))
+
+
+def write_heartbeat(state_dir: Path) -> None:
+    """Record that the daemon is alive (read by `monitor healthcheck`)."""
+    (state_dir / HEARTBEAT_FILE).write_text(datetime.now(UTC).isoformat(), encoding="utf-8")
+
+
+def heartbeat_age(state_dir: Path) -> timedelta | None:
+    """How long ago the daemon last wrote its heartbeat; None when it never did."""
+    try:
+        written = datetime.fromisoformat((state_dir / HEARTBEAT_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return datetime.now(UTC) - written
+
+
+async def run_daemon(app: App) -> None:
+    """Run until SIGTERM or SIGINT, then close everything."""
+    try:
+        await Daemon(app).run()
+    finally:
+        await app.aclose()

@@ -1,0 +1,27 @@
+"""Persistence: the Store interface, its records, and schema migrations."""
+
+from monitor.store.database import database_url, make_engine, upgrade_schema
+from monitor.store.intents import (
+    CheckIntent,
+    DeliveryRow,
+    DocumentWrite,
+    KnownDocument,
+    NewDelivery,
+    PendingAlert,
+    SourceState,
+)
+from monitor.store.store import Store
+
+__all__ = [
+    "CheckIntent",
+    "DeliveryRow",
+    "DocumentWrite",
+    "KnownDocument",
+    "NewDelivery",
+    "PendingAlert",
+    "SourceState",
+    "Store",
+    "database_url",
+    "make_engine",
+    "upgrade_schema",
+]

@@ -1,0 +1,96 @@
+"""What the pipeline asks the store to write, and the rows it reads back, as plain values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from monitor.domain import Document, Match, Outcome, RenderedMessage, Validators
+
+
+@dataclass(frozen=True)
+class KnownDocument:
+    """The parts of a stored document that detection compares against."""
+
+    id: int
+    item_hash: str
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class DocumentWrite:
+    """Store a new or changed document, its matches, and the alerts it owes."""
+
+    document: Document
+    item_hash: str
+    change: str  # "new", "changed", or "unchanged" (list entry changed, text did not)
+    matches: tuple[Match, ...] = ()
+    alert_subscriptions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckIntent:
+    """Everything one check of a source writes, applied in one transaction."""
+
+    source_id: str
+    outcome: Outcome
+    checked_at: datetime
+    error: str | None = None
+    validators: dict[str, Validators] = field(default_factory=dict)
+    writes: tuple[DocumentWrite, ...] = ()
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What the store remembers of a source."""
+
+    source_id: str
+    baseline_done: bool = False
+    last_checked_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_outcome: str | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+
+
+@dataclass(frozen=True)
+class PendingAlert:
+    """An alert not yet bundled into a delivery, with what a message needs to show it."""
+
+    alert_id: int
+    change: str
+    document: Document
+    matches: tuple[Match, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    """A rendered message to put in the outbox, and the alerts it carries."""
+
+    subscription_id: str
+    message: RenderedMessage
+    alert_ids: tuple[int, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    """A message in the outbox."""
+
+    id: int
+    subscription_id: str
+    idempotency_key: str
+    status: str
+    message: RenderedMessage
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+def evidence_json(match: Match) -> list[dict[str, Any]]:
+    """A match's evidence as JSON-able dicts."""
+    return [{"term": e.term, "field": e.field, "snippet": e.snippet} for e in match.evidence]

@@ -1,0 +1,94 @@
+"""Database tables (sqlmodel); each name ends in Record so rows never pass for domain values."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class SourceStateRecord(SQLModel, table=True):
+    """What the monitor remembers about each source between checks."""
+
+    source_id: str = Field(primary_key=True, max_length=100)
+    baseline_done: bool = False
+    last_checked_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_outcome: str | None = Field(default=None, max_length=20)
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    consecutive_failures: int = 0
+
+
+class HttpCacheRecord(SQLModel, table=True):
+    """ETag and Last-Modified per URL, for conditional GET."""
+
+    url: str = Field(primary_key=True, max_length=2048)
+    etag: str | None = Field(default=None, max_length=512)
+    last_modified: str | None = Field(default=None, max_length=128)
+    updated_at: datetime
+
+
+class DocumentRecord(SQLModel, table=True):
+    """One document per canonical URL."""
+
+    __table_args__ = (Index("ix_documentrecord_source_id", "source_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=2048, unique=True)
+    source_id: str = Field(max_length=100)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    published: datetime | None = None
+    language: str = Field(max_length=16)
+    item_hash: str = Field(max_length=64)  # of what the list page or feed showed
+    content_hash: str = Field(max_length=64)  # of the normalised title and main text
+    first_seen_at: datetime
+    changed_at: datetime | None = None
+
+
+class MatchRecord(SQLModel, table=True):
+    """A topic matched a document: which terms, with what evidence."""
+
+    __table_args__ = (UniqueConstraint("document_id", "topic_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="documentrecord.id", index=True)
+    topic_id: str = Field(max_length=100)
+    terms: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    evidence: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    matched_at: datetime
+
+
+class AlertRecord(SQLModel, table=True):
+    """A document a subscription is owed, written with the detection; bundled into a delivery."""
+
+    __table_args__ = (Index("ix_alertrecord_pending", "subscription_id", "delivery_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: str = Field(max_length=100)
+    document_id: int = Field(foreign_key="documentrecord.id")
+    change: str = Field(max_length=20)  # "new" or "changed"
+    created_at: datetime
+    delivery_id: int | None = Field(default=None, foreign_key="deliveryrecord.id")
+
+
+class DeliveryRecord(SQLModel, table=True):
+    """The outbox: one rendered message owed to one subscription, and how sending it went."""
+
+    __table_args__ = (Index("ix_deliveryrecord_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: str = Field(max_length=100)
+    idempotency_key: str = Field(max_length=64, unique=True)
+    status: str = Field(max_length=20)  # pending, sent, dead
+    subject: str = Field(sa_column=Column(Text, nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    html: str = Field(sa_column=Column(Text, nullable=False))
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    attempts: int = 0
+    next_attempt_at: datetime
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime
+    sent_at: datetime | None = None

@@ -1,0 +1,275 @@
+"""The one interface between the pipeline and the database."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, update
+from sqlalchemy import select as core_select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, col, select
+
+from monitor.domain import Document, Evidence, Match, RenderedMessage, Validators
+from monitor.errors import StoreError
+from monitor.store.intents import (
+    CheckIntent,
+    DeliveryRow,
+    DocumentWrite,
+    KnownDocument,
+    NewDelivery,
+    PendingAlert,
+    SourceState,
+    evidence_json,
+)
+from monitor.store.records import (
+    AlertRecord,
+    DeliveryRecord,
+    DocumentRecord,
+    HttpCacheRecord,
+    MatchRecord,
+    SourceStateRecord,
+)
+
+_LOOKUP_CHUNK = 500
+
+
+class Store:
+    """Reads and writes everything the monitor keeps; one transaction per public write."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # --- sources and HTTP cache -------------------------------------------------------
+
+    def source_state(self, source_id: str) -> SourceState:
+        with Session(self.engine) as session:
+            row = session.get(SourceStateRecord, source_id)
+            return _source_state(row) if row else SourceState(source_id)
+
+    def source_states(self) -> list[SourceState]:
+        with Session(self.engine) as session:
+            rows = session.exec(select(SourceStateRecord)).all()
+            return [_source_state(row) for row in rows]
+
+    def validators(self, url: str) -> Validators | None:
+        with Session(self.engine) as session:
+            row = session.get(HttpCacheRecord, url)
+            return Validators(row.etag, row.last_modified) if row else None
+
+    def known_documents(self, urls: Iterable[str]) -> dict[str, KnownDocument]:
+        """Stored documents among `urls`, looked up in batches with SQLAlchemy Core."""
+        wanted = list(dict.fromkeys(urls))
+        table = DocumentRecord.__table__  # type: ignore[attr-defined]
+        found: dict[str, KnownDocument] = {}
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), _LOOKUP_CHUNK):
+                chunk = wanted[start:start + _LOOKUP_CHUNK]
+                query = core_select(table.c.url, table.c.id, table.c.item_hash,
+                               table.c.content_hash).where(table.c.url.in_(chunk))
+                for url, doc_id, item_hash, content_hash in connection.execute(query):
+                    found[url] = KnownDocument(doc_id, item_hash, content_hash)
+        return found
+
+    def apply_check(self, intent: CheckIntent) -> int:
+        """Write one check's documents, matches, alerts and source state; returns alerts made."""
+        try:
+            with Session(self.engine) as session, session.begin():
+                alerts = sum(_write_document(session, write, intent.checked_at)
+                             for write in intent.writes)
+                _save_validators(session, intent.validators, intent.checked_at)
+                _update_source(session, intent)
+            return alerts
+        except SQLAlchemyError as error:
+            raise StoreError(f"cannot record check of {intent.source_id}: {error}") from error
+
+    # --- alerts and the outbox --------------------------------------------------------
+
+    def pending_alerts(self, subscription_id: str) -> list[PendingAlert]:
+        with Session(self.engine) as session:
+            query = (select(AlertRecord, DocumentRecord)
+                     .join(DocumentRecord, col(AlertRecord.document_id) == col(DocumentRecord.id))
+                     .where(col(AlertRecord.subscription_id) == subscription_id,
+                            col(AlertRecord.delivery_id).is_(None))
+                     .order_by(col(AlertRecord.id)))
+            rows = session.exec(query).all()
+            matches = _matches_by_document(session, [_id(doc) for _, doc in rows])
+            return [PendingAlert(_id(alert), alert.change, _document(doc),
+                                 matches.get(_id(doc), ()), alert.created_at)
+                    for alert, doc in rows]
+
+    def add_delivery(self, new: NewDelivery) -> int:
+        """Put a message in the outbox and mark its alerts as carried, in one transaction."""
+        with Session(self.engine) as session, session.begin():
+            record = DeliveryRecord(
+                subscription_id=new.subscription_id, idempotency_key=uuid.uuid4().hex,
+                status="pending", subject=new.message.subject, text=new.message.text,
+                html=new.message.html, payload=new.message.payload,
+                next_attempt_at=new.created_at, created_at=new.created_at)
+            session.add(record)
+            session.flush()
+            assert record.id is not None
+            if new.alert_ids:
+                session.execute(update(AlertRecord)
+                                .where(col(AlertRecord.id).in_(new.alert_ids))
+                                .values(delivery_id=record.id))
+            return record.id
+
+    def due_deliveries(self, now: datetime, limit: int = 100) -> list[DeliveryRow]:
+        with Session(self.engine) as session:
+            query = (select(DeliveryRecord)
+                     .where(col(DeliveryRecord.status) == "pending",
+                            col(DeliveryRecord.next_attempt_at) <= now)
+                     .order_by(col(DeliveryRecord.id)).limit(limit))
+            return [_delivery(row) for row in session.exec(query).all()]
+
+    def deliveries(self, status: str | None = None) -> list[DeliveryRow]:
+        with Session(self.engine) as session:
+            query = select(DeliveryRecord).order_by(col(DeliveryRecord.id))
+            if status:
+                query = query.where(col(DeliveryRecord.status) == status)
+            return [_delivery(row) for row in session.exec(query).all()]
+
+    def mark_sent(self, delivery_id: int, now: datetime) -> None:
+        self._update_delivery(delivery_id, status="sent", sent_at=now, last_error=None,
+                              attempts=DeliveryRecord.attempts + 1)
+
+    def mark_retry(self, delivery_id: int, error: str, next_attempt_at: datetime) -> None:
+        self._update_delivery(delivery_id, last_error=error, next_attempt_at=next_attempt_at,
+                              attempts=DeliveryRecord.attempts + 1)
+
+    def mark_dead(self, delivery_id: int, error: str) -> None:
+        self._update_delivery(delivery_id, status="dead", last_error=error,
+                              attempts=DeliveryRecord.attempts + 1)
+
+    def last_delivery_at(self, subscription_id: str) -> datetime | None:
+        with Session(self.engine) as session:
+            query = select(func.max(DeliveryRecord.created_at)).where(
+                col(DeliveryRecord.subscription_id) == subscription_id)
+            return session.exec(query).first()
+
+    def _update_delivery(self, delivery_id: int, **values: Any) -> None:
+        with Session(self.engine) as session, session.begin():
+            session.execute(update(DeliveryRecord)
+                            .where(col(DeliveryRecord.id) == delivery_id)
+                            .values(**values))
+
+    # --- export -----------------------------------------------------------------------
+
+    def iter_documents(self) -> Iterator[Document]:
+        with Session(self.engine) as session:
+            query = select(DocumentRecord).order_by(col(DocumentRecord.id))
+            for row in session.exec(query):
+                yield _document(row)
+
+    def iter_matches(self) -> Iterator[tuple[Document, Match]]:
+        with Session(self.engine) as session:
+            query = (select(MatchRecord, DocumentRecord)
+                     .join(DocumentRecord, col(MatchRecord.document_id) == col(DocumentRecord.id))
+                     .order_by(col(MatchRecord.id)))
+            for match, doc in session.exec(query):
+                yield _document(doc), _match(match)
+
+
+def _write_document(session: Session, write: DocumentWrite, now: datetime) -> int:
+    """Insert or update one document with its matches and alerts; returns alerts made."""
+    doc = write.document
+    record = session.exec(select(DocumentRecord).where(
+        col(DocumentRecord.url) == doc.url)).first()
+    if record is None:
+        record = DocumentRecord(url=doc.url, first_seen_at=now, source_id=doc.source_id,
+                                title="", text="", language="", item_hash="", content_hash="")
+    elif write.change == "changed":
+        record.changed_at = now
+    for name in ("source_id", "title", "text", "published", "language", "content_hash"):
+        setattr(record, name, getattr(doc, name))
+    record.item_hash = write.item_hash
+    session.add(record)
+    session.flush()
+    assert record.id is not None
+    if write.change == "unchanged":
+        return 0
+    _replace_matches(session, record.id, write.matches, now)
+    for subscription_id in write.alert_subscriptions:
+        session.add(AlertRecord(subscription_id=subscription_id, document_id=record.id,
+                                change=write.change, created_at=now))
+    return len(write.alert_subscriptions)
+
+
+def _replace_matches(session: Session, document_id: int, matches: Sequence[Match],
+                     now: datetime) -> None:
+    old = session.exec(select(MatchRecord).where(
+        col(MatchRecord.document_id) == document_id)).all()
+    for record in old:
+        session.delete(record)
+    session.flush()
+    for match in matches:
+        session.add(MatchRecord(document_id=document_id, topic_id=match.topic_id,
+                                terms=list(match.terms), evidence=evidence_json(match),
+                                matched_at=now))
+
+
+def _save_validators(session: Session, validators: dict[str, Validators], now: datetime) -> None:
+    for url, found in validators.items():
+        record = session.get(HttpCacheRecord, url) or HttpCacheRecord(url=url, updated_at=now)
+        record.etag, record.last_modified, record.updated_at = (found.etag,
+                                                                found.last_modified, now)
+        session.add(record)
+
+
+def _update_source(session: Session, intent: CheckIntent) -> None:
+    record = session.get(SourceStateRecord, intent.source_id) or SourceStateRecord(
+        source_id=intent.source_id)
+    record.last_checked_at = intent.checked_at
+    record.last_outcome = intent.outcome.value
+    if intent.error is None:
+        record.baseline_done = True
+        record.last_success_at = intent.checked_at
+        record.last_error = None
+        record.consecutive_failures = 0
+    else:
+        record.last_error = intent.error
+        record.consecutive_failures += 1
+    session.add(record)
+
+
+def _matches_by_document(session: Session, ids: list[int]) -> dict[int, tuple[Match, ...]]:
+    found: dict[int, list[Match]] = {}
+    if ids:
+        query = select(MatchRecord).where(col(MatchRecord.document_id).in_(ids))
+        for record in session.exec(query):
+            found.setdefault(record.document_id, []).append(_match(record))
+    return {doc_id: tuple(matches) for doc_id, matches in found.items()}
+
+
+def _id(row: DocumentRecord | AlertRecord) -> int:
+    assert row.id is not None, "rows read from the database have ids"
+    return row.id
+
+
+def _source_state(row: SourceStateRecord) -> SourceState:
+    return SourceState(row.source_id, row.baseline_done, row.last_checked_at,
+                       row.last_success_at, row.last_outcome, row.last_error,
+                       row.consecutive_failures)
+
+
+def _document(row: DocumentRecord) -> Document:
+    return Document(url=row.url, source_id=row.source_id, title=row.title, text=row.text,
+                    published=row.published, language=row.language,
+                    content_hash=row.content_hash)
+
+
+def _match(row: MatchRecord) -> Match:
+    evidence = tuple(Evidence(item["term"], item["field"], item["snippet"])
+                     for item in row.evidence)
+    return Match(row.topic_id, tuple(row.terms), evidence)
+
+
+def _delivery(row: DeliveryRecord) -> DeliveryRow:
+    assert row.id is not None
+    message = RenderedMessage(row.subject, row.text, row.html, row.payload)
+    return DeliveryRow(row.id, row.subscription_id, row.idempotency_key, row.status, message,
+                       row.attempts, row.next_attempt_at, row.last_error, row.created_at,
+                       row.sent_at)
