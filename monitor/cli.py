@@ -8,19 +8,24 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from monitor.app import App, Options
 from monitor.config import json_schema, load_config
+from monitor.domain import RenderedMessage
 from monitor.errors import ConfigError, MonitorError
 from monitor.export import write_export
 from monitor.logs import setup_logging
 from monitor.pipeline import CheckReport
 from monitor.scheduler import heartbeat_age, run_daemon
+from monitor.store import SourceState
 
 Command = Callable[[argparse.Namespace, Options], int]
+T = TypeVar("T")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -52,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("sources", nargs="*", metavar="SOURCE", help="source ids (default all)")
     check.add_argument("--dry-run", action="store_true", help="write and send nothing")
     check.add_argument("--digests", choices=["all", "due", "none"], default="all",
-                       help="which digests to compose: all pending (default), due by schedule, none")
+                       help="digests to compose: all pending (default), due by schedule, none")
     _add(commands, "run", cmd_run, "run the daemon until SIGTERM or SIGINT")
     digest = _add(commands, "digest", cmd_digest, "show the digest a subscription would get")
     digest.add_argument("--preview", required=True, metavar="SUBSCRIPTION")
@@ -87,25 +92,37 @@ def cmd_config_schema(_args: argparse.Namespace, _options: Options) -> int:
 
 
 def cmd_check(args: argparse.Namespace, options: Options) -> int:
-    if args.dry_run and not options.database_url and not (options.state_dir / "monitor.db").exists():
+    fresh = not options.database_url and not (options.state_dir / "monitor.db").exists()
+    if args.dry_run and fresh:  # nothing to compare with: use a scratch database, keep no state
         with tempfile.TemporaryDirectory(prefix="monitor-dry-run-") as scratch:
-            return cmd_check(args, Options(options.config_path, Path(scratch), None,
-                                           options.workers, options.env))
-    app = App.load(options)
-    try:
-        unknown = set(args.sources) - {source.id for source in app.settings.sources}
-        if unknown:
-            raise ConfigError([f"unknown source id(s): {', '.join(sorted(unknown))}"])
-        reports = asyncio.run(_check_once(app, args.sources, args.dry_run, args.digests))
-    finally:
-        asyncio.run(app.aclose())
+            return _check(args, replace(options, state_dir=Path(scratch)))
+    return _check(args, options)
+
+
+def _check(args: argparse.Namespace, options: Options) -> int:
+    reports = _with_app(options, lambda app: _check_once(app, args.sources, args.dry_run,
+                                                         args.digests))
     for report in reports:
         print(_describe(report, args.dry_run))
     return 1 if any(report.error for report in reports) else 0
 
 
+def _with_app(options: Options, work: Callable[[App], Awaitable[T]]) -> T:
+    """Build the app, run `work` on it, and close it, all inside one event loop."""
+    async def run() -> T:
+        app = App.load(options)
+        try:
+            return await work(app)
+        finally:
+            await app.aclose()
+    return asyncio.run(run())
+
+
 async def _check_once(app: App, wanted: list[str], dry_run: bool,
                       digests: str) -> list[CheckReport]:
+    unknown = set(wanted) - {source.id for source in app.settings.sources}
+    if unknown:
+        raise ConfigError([f"unknown source id(s): {', '.join(sorted(unknown))}"])
     sources = [s for s in app.settings.sources if (s.id in wanted if wanted else s.enabled)]
     reports = await asyncio.gather(*(app.checker.check(s, dry_run=dry_run) for s in sources))
     if not dry_run:
@@ -128,54 +145,54 @@ def _describe(report: CheckReport, dry_run: bool) -> str:
 
 
 def cmd_run(_args: argparse.Namespace, options: Options) -> int:
-    asyncio.run(run_daemon(App.load(options)))
+    _with_app(options, run_daemon)
     return 0
 
 
 def cmd_digest(args: argparse.Namespace, options: Options) -> int:
-    app = App.load(options)
-    try:
+    async def preview(app: App) -> RenderedMessage:
         subscription = next((s for s in app.settings.subscriptions if s.id == args.preview),
                             None)
         if subscription is None:
             raise ConfigError([f"unknown subscription '{args.preview}'"])
-        message = app.composer.preview(subscription, datetime.now(UTC))
-    finally:
-        asyncio.run(app.aclose())
+        return app.composer.preview(subscription, datetime.now(UTC))
+
+    message = _with_app(options, preview)
     print(f"Subject: {message.subject}\n")
     print(message.html if args.html else message.text)
     return 0
 
 
 def cmd_export(args: argparse.Namespace, options: Options) -> int:
-    app = App.load(options)
-    try:
-        if args.output:
-            with open(args.output, "w", encoding="utf-8", newline="") as out:
-                write_export(app.store, args.what, args.format, out)
-        else:
-            write_export(app.store, args.what, args.format, sys.stdout)
-    finally:
-        asyncio.run(app.aclose())
+    async def export(app: App) -> int:
+        if not args.output:
+            return write_export(app.store, args.what, args.format, sys.stdout)
+        with open(args.output, "w", encoding="utf-8", newline="") as out:
+            return write_export(app.store, args.what, args.format, out)
+
+    _with_app(options, export)
     return 0
 
 
 def cmd_status(_args: argparse.Namespace, options: Options) -> int:
-    app = App.load(options)
-    try:
+    async def status(app: App) -> list[str]:
         states = {state.source_id: state for state in app.store.source_states()}
-        for source in app.settings.sources:
-            state = states.get(source.id)
-            last = state.last_checked_at.isoformat(timespec="seconds") if state and \
-                state.last_checked_at else "never"
-            outcome = state.last_outcome if state else "-"
-            failures = state.consecutive_failures if state else 0
-            print(f"{source.id}: {outcome} at {last}, {failures} failure(s) in a row")
-        for status in ("pending", "sent", "dead"):
-            print(f"deliveries {status}: {len(app.store.deliveries(status))}")
-    finally:
-        asyncio.run(app.aclose())
+        lines = [_source_line(source.id, states.get(source.id))
+                 for source in app.settings.sources]
+        return lines + [f"deliveries {status}: {len(app.store.deliveries(status))}"
+                        for status in ("pending", "sent", "dead")]
+
+    print("\n".join(_with_app(options, status)))
     return 0
+
+
+def _source_line(source_id: str, state: SourceState | None) -> str:
+    if state is None or state.last_checked_at is None:
+        return f"{source_id}: never checked"
+    line = (f"{source_id}: {state.last_outcome} at "
+            f"{state.last_checked_at.isoformat(timespec='seconds')}, "
+            f"{state.consecutive_failures} failure(s) in a row")
+    return line + (f"\n  last error: {state.last_error}" if state.last_error else "")
 
 
 def cmd_healthcheck(args: argparse.Namespace, options: Options) -> int:

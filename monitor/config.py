@@ -20,6 +20,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from monitor.errors import ConfigError
 
@@ -322,14 +323,24 @@ def _substitute_env(value: Any, loc: tuple[str | int, ...], env: Mapping[str, st
 def _describe(error: ValidationError, root: yaml.Node, data: Any, filename: str) -> list[str]:
     problems = []
     for detail in error.errors():
-        loc = _yaml_loc(detail["loc"], data)
-        message = detail["msg"]
-        if detail["type"] == "missing":
-            message = "field required"
-        elif detail["type"] == "extra_forbidden":
-            message = "unknown key"
+        loc, message = _yaml_loc(detail["loc"], data), _message(detail)
+        if detail["type"] in {"union_tag_invalid", "union_tag_not_found"}:
+            loc = (*loc, "kind")
         problems.append(f"{filename}:{_line_of(root, loc)}: {_dotted(loc) or '(top)'}: {message}")
     return problems
+
+
+def _message(detail: ErrorDetails) -> str:
+    """Pydantic's message, said the way a person editing YAML thinks of it."""
+    kind = detail["type"]
+    context = detail.get("ctx", {})
+    if kind in {"missing", "union_tag_not_found"}:
+        return "field required"
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "union_tag_invalid":
+        return f"unknown kind '{context['tag']}', expected one of {context['expected_tags']}"
+    return detail["msg"]
 
 
 def _yaml_loc(loc: tuple[str | int, ...], data: Any) -> tuple[str | int, ...]:

@@ -35,5 +35,6 @@ def setup_logging(level: str = "INFO", json_lines: bool | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "apscheduler", "trafilatura", "htmldate", "charset_normalizer"):
+    for noisy in ("httpx", "httpcore", "apscheduler", "trafilatura", "htmldate",
+                  "charset_normalizer", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

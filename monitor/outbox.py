@@ -27,8 +27,8 @@ class RetryPolicy:
 
     def delay(self, attempts: int) -> timedelta:
         """Wait before attempt number `attempts + 1`: base·2^n, capped, with 50-100 % jitter."""
-        exponential = min(self.base * (2 ** min(attempts, 20)), self.ceiling)
-        return exponential * random.uniform(0.5, 1.0)  # noqa: S311 (not cryptographic)
+        exponential: timedelta = min(self.base * (2 ** min(attempts, 20)), self.ceiling)
+        return exponential * random.uniform(0.5, 1.0)
 
 
 @dataclass

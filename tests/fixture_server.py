@@ -36,7 +36,8 @@ class FixtureServer:
         self.received: list[Received] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        daemon=True)
 
     @property
     def base_url(self) -> str:
@@ -70,7 +71,7 @@ def _handler_for(server: FixtureServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
         def _answer(self) -> None:
@@ -89,6 +90,6 @@ def _handler_for(server: FixtureServer) -> type[BaseHTTPRequestHandler]:
             if self.command != "HEAD" and route.status != 304:
                 self.wfile.write(route.body)
 
-        do_GET = do_POST = do_HEAD = do_PUT = _answer  # noqa: N815
+        do_GET = do_POST = do_HEAD = do_PUT = _answer
 
     return Handler

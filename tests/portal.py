@@ -25,7 +25,8 @@ class Post:
 
 def detail_page(post: Post, charset: str = "utf-8") -> str:
     body = "".join(f"<p>{text}</p>" for text in post.paragraphs)
-    related = '<div class="related"><h3>相关文章</h3><ul><li><a href="/zt/qkl/1.html">区块链应用案例汇编</a></li></ul></div>'
+    related = ('<div class="related"><h3>相关文章</h3><ul>'
+               '<li><a href="/zt/qkl/1.html">区块链应用案例汇编</a></li></ul></div>')
     return f"""<!DOCTYPE html><html lang="zh-CN"><head><meta charset="{charset}">
 <title>{post.title}_某省人民政府门户网站</title>
 <meta name="ArticleTitle" content="{post.title}"><meta name="PubDate" content="{post.date} 09:00">
@@ -54,7 +55,8 @@ def rss_feed(posts: list[Post], base: str) -> str:
 
 OLD_POSTS = [
     Post("a1", "关于做好2020年春季农业生产工作的通知", "2020-03-02",
-         ["各市州人民政府：为做好春耕备耕工作，现就有关事项通知如下。", "一、抓好粮食生产。二、稳定生猪生产。"]),
+         ["各市州人民政府：为做好春耕备耕工作，现就有关事项通知如下。",
+          "一、抓好粮食生产。二、稳定生猪生产。"]),
     Post("a2", "省人民政府关于调整部分行政审批事项的决定", "2020-04-15",
          ["经研究，决定调整部分行政审批事项，现予公布。", "本决定自公布之日起施行。"]),
 ]
@@ -88,5 +90,6 @@ def serve_portal(server: FixtureServer, utf8: list[Post], gb: list[Post],
     for post in gb:
         server.set(f"/gb/{post.slug}.html", detail_page(post, "gb18030").encode("gb18030"),
                    content_type="text/html")
-    server.set("/lying/index.html", list_page(utf8, "/zcwj/", "gb2312"), content_type="text/html")
+    server.set("/lying/index.html", list_page(utf8, "/lying/", "gb2312"),
+               content_type="text/html")
     server.set("/feed.xml", rss_feed(feed, server.base_url), content_type="application/rss+xml")

@@ -2,41 +2,24 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from monitor.cli import main
 from tests.fixture_server import FixtureServer
 from tests.portal import FEED_POSTS, GB_POSTS, OLD_POSTS, OTHER_POST, TOPIC_POST, serve_portal
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
-        raw = envelope.original_content or b""
-        self.messages.append(email.message_from_bytes(raw, policy=email.policy.default))  # type: ignore[arg-type]
-        return "250 OK"
+from tests.smtp_server import Recorder, serve
 
 
 @pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, int]]:
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=0)
-    controller.start()
-    yield handler, controller.server.sockets[0].getsockname()[1]
-    controller.stop()
+def inbox() -> Iterator[tuple[Recorder, int]]:
+    handler = Recorder()
+    with serve(handler) as port:
+        yield handler, port
 
 
 CONFIG = """
@@ -75,7 +58,7 @@ subscriptions:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path, http_server: FixtureServer, inbox: tuple[Inbox, int],
+def workspace(tmp_path: Path, http_server: FixtureServer, inbox: tuple[Recorder, int],
               monkeypatch: pytest.MonkeyPatch) -> Path:
     config = tmp_path / "sources.yaml"
     config.write_text(CONFIG.format(base=http_server.base_url, smtp_port=inbox[1]), "utf-8")
@@ -91,7 +74,7 @@ def _parts(message: EmailMessage) -> dict[str, str]:
 
 
 def test_baseline_then_one_digest_naming_only_the_matching_item(
-        workspace: Path, http_server: FixtureServer, inbox: tuple[Inbox, int]) -> None:
+        workspace: Path, http_server: FixtureServer, inbox: tuple[Recorder, int]) -> None:
     handler, _ = inbox
     serve_portal(http_server, OLD_POSTS, GB_POSTS, FEED_POSTS)
     assert main(["check"]) == 0

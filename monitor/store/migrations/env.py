@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from alembic import context
-
 from sqlmodel import SQLModel
 
 import monitor.store.records  # noqa: F401 (registers the tables)

@@ -1,0 +1,136 @@
+"""HttpFetcher: conditional GET over one shared httpx client, with a body cap and a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import TracebackType
+
+import httpx
+
+from monitor.domain import Fetched, Validators
+from monitor.errors import BodyTooLarge, FetchError
+from monitor.fetch.base import check_scheme, check_status
+
+__all__ = ["HttpFetcher"]
+
+_CONNECT_TIMEOUT = 10.0  # seconds, at most; never more than the whole request's timeout
+# Errors a retry cannot fix: the same request would fail the same way.
+_PERMANENT: tuple[type[Exception], ...] = (
+    httpx.TooManyRedirects,  # a redirect loop (or a chain past max_redirects)
+    httpx.UnsupportedProtocol,  # e.g. a redirect to ftp://
+    httpx.InvalidURL,
+    httpx.DecodingError,  # a body whose Content-Encoding does not decode
+)
+
+
+class HttpFetcher:
+    """Fetches http(s) URLs with one shared `httpx.AsyncClient`.
+
+    Redirects are followed (up to `max_redirects`); `Fetched.url` is the final URL. A redirect
+    loop raises a `FetchError` that is not retryable: the same request loops again, so the URL
+    in the configuration needs fixing. Timeouts, connection errors, 5xx and 429 are retryable;
+    other 4xx are not. `timeout` bounds the whole request, body included.
+    """
+
+    def __init__(self, *, user_agent: str, max_body: int = 10_000_000, max_redirects: int = 5,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.max_body = max_body
+        self._client = httpx.AsyncClient(
+            headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
+            follow_redirects=True, max_redirects=max_redirects, transport=transport)
+
+    async def fetch(self, url: str, *, validators: Validators | None = None,
+                    timeout: float = 20.0) -> Fetched:
+        check_scheme(url)
+        started = time.monotonic()
+        with _translated(url, timeout):
+            async with asyncio.timeout(timeout):
+                return await self._get(url, validators, timeout, started)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def __aenter__(self) -> HttpFetcher:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.aclose()
+
+    async def _get(self, url: str, validators: Validators | None, timeout: float,
+                   started: float) -> Fetched:
+        request = self._client.build_request(
+            "GET", url, headers=_conditional_headers(validators), timeout=_timeouts(timeout))
+        response = await self._client.send(request, stream=True)
+        try:
+            check_status(url, response.status_code, response.reason_phrase)
+            body = await self._read_body(url, response)
+        finally:
+            await response.aclose()
+        return _fetched(response, body, time.monotonic() - started)
+
+    async def _read_body(self, url: str, response: httpx.Response) -> bytes:
+        """The decoded body; BodyTooLarge as soon as the cap is passed (or announced)."""
+        if _declared_length(response) > self.max_body:
+            raise BodyTooLarge(url, self.max_body)
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > self.max_body:
+                raise BodyTooLarge(url, self.max_body)
+        return bytes(body)
+
+
+@contextmanager
+def _translated(url: str, timeout: float) -> Iterator[None]:
+    """Turn httpx and deadline exceptions into FetchError, keeping the cause."""
+    try:
+        yield
+    except TimeoutError as exc:
+        raise FetchError(url, f"no complete answer within {timeout:g} s", retryable=True) from exc
+    except httpx.TimeoutException as exc:
+        raise FetchError(url, f"timed out ({type(exc).__name__}) after at most {timeout:g} s",
+                         retryable=True) from exc
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise FetchError(url, _describe(exc), retryable=not isinstance(exc, _PERMANENT)) from exc
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, httpx.TooManyRedirects):
+        return f"too many redirects (a loop?): {exc}"
+    if isinstance(exc, httpx.ConnectError):
+        return f"could not connect: {str(exc) or type(exc).__name__}"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _timeouts(timeout: float) -> httpx.Timeout:
+    """Connect bounded separately; read/write/pool per operation; the total is asyncio's."""
+    return httpx.Timeout(timeout, connect=min(timeout, _CONNECT_TIMEOUT))
+
+
+def _conditional_headers(validators: Validators | None) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    if validators and validators.etag:
+        headers["If-None-Match"] = validators.etag
+    if validators and validators.last_modified:
+        headers["If-Modified-Since"] = validators.last_modified
+    return headers
+
+
+def _declared_length(response: httpx.Response) -> int:
+    """Content-Length as sent (compressed size), or 0 when absent or unreadable."""
+    try:
+        return int(response.headers.get("Content-Length", "0"))
+    except ValueError:
+        return 0
+
+
+def _fetched(response: httpx.Response, body: bytes, elapsed: float) -> Fetched:
+    headers = response.headers
+    validators = Validators(etag=headers.get("ETag"), last_modified=headers.get("Last-Modified"))
+    return Fetched(url=str(response.url), status=response.status_code,
+                   content_type=headers.get("Content-Type", ""), body=body,
+                   validators=validators, elapsed=elapsed)

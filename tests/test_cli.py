@@ -1,0 +1,113 @@
+"""The command line as a user runs it: validate, config schema, dry-run, export, status, health."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+from tests.fixture_server import FixtureServer
+from tests.portal import FEED_POSTS, GB_POSTS, OLD_POSTS, serve_portal
+
+ROOT = Path(__file__).parents[1]
+
+CONFIG = """\
+version: 1
+sources:
+  - id: portal
+    kind: html-list
+    url: {base}/zcwj/index.html
+    items: {{selector: "ul.list li"}}
+    follow: true
+topics:
+  - id: blockchain-policy
+    terms: {{zh: [区块链]}}
+subscriptions:
+  - id: files
+    channel: {{kind: file}}
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path, http_server: FixtureServer, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "sources.yaml"
+    path.write_text(CONFIG.format(base=http_server.base_url), "utf-8")
+    monkeypatch.setenv("MONITOR_CONFIG", str(path))
+    monkeypatch.setenv("MONITOR_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("MONITOR_WORKERS", "0")
+    serve_portal(http_server, OLD_POSTS, GB_POSTS, FEED_POSTS)
+    return path
+
+
+def test_validate_reports_ok_and_errors(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate"]) == 0
+    assert "ok (1 sources" in capsys.readouterr().out
+    config.write_text(config.read_text("utf-8").replace("kind: html-list", "kind: html"), "utf-8")
+    assert main(["validate"]) == 2
+    assert f"{config}:4: sources[0].kind:" in capsys.readouterr().err
+
+
+def test_config_schema_is_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "schema"]) == 0
+    assert json.loads(capsys.readouterr().out)["title"] == "Settings"
+
+
+def test_dry_run_lists_items_and_writes_nothing(config: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert OLD_POSTS[0].title in out
+    assert not (config.parent / "state").exists()
+
+
+def test_unknown_source_is_an_error(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "nope"]) == 2
+    assert "unknown source id(s): nope" in capsys.readouterr().err
+
+
+def test_file_transport_delivers_digest_to_outbox(config: Path, http_server: FixtureServer,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    config.write_text(config.read_text("utf-8").replace("follow: true",
+                                                        "follow: true\n    baseline: false"))
+    from tests.portal import TOPIC_POST
+    serve_portal(http_server, [TOPIC_POST, *OLD_POSTS], GB_POSTS, FEED_POSTS)
+    assert main(["check"]) == 0
+    outbox = config.parent / "state" / "outbox"
+    emls, payloads = sorted(outbox.glob("*.eml")), sorted(outbox.glob("*.json"))
+    assert len(emls) == 1 and len(payloads) == 1
+    payload = json.loads(payloads[0].read_text("utf-8"))
+    assert [item["title"] for item in payload["items"]] == [TOPIC_POST.title]
+    assert main(["status"]) == 0
+    assert re.search(r"deliveries sent: 1", capsys.readouterr().out)
+
+
+def test_export_matches_csv_carries_evidence(config: Path, http_server: FixtureServer,
+                                             tmp_path: Path) -> None:
+    from tests.portal import TOPIC_POST
+    assert main(["check"]) == 0
+    serve_portal(http_server, [TOPIC_POST, *OLD_POSTS], GB_POSTS, FEED_POSTS)
+    assert main(["check"]) == 0
+    out = tmp_path / "matches.csv"
+    assert main(["export", "matches", "--format", "csv", "-o", str(out)]) == 0
+    header, row = out.read_text("utf-8").splitlines()[:2]
+    assert header == "url,title,source,published,language,topic,terms,evidence"
+    assert TOPIC_POST.title in row and "区块链" in row
+
+
+def test_healthcheck_needs_a_fresh_heartbeat(config: Path) -> None:
+    assert main(["healthcheck"]) == 1
+    from monitor.scheduler import write_heartbeat
+    state = config.parent / "state"
+    state.mkdir()
+    write_heartbeat(state)
+    assert main(["healthcheck"]) == 0
+
+
+def test_readme_lists_every_command() -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    for command in ("validate", "config schema", "check", "run", "digest --preview", "export",
+                    "status", "healthcheck"):
+        assert f"`monitor {command}" in readme

@@ -1,0 +1,97 @@
+"""The outbox: failures stay pending and are retried, permanent ones go dead, nothing repeats."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from monitor.config import WebhookChannel
+from monitor.domain import RenderedMessage
+from monitor.notify import WebhookNotifier
+from monitor.outbox import OutboxSender, RetryPolicy
+from monitor.store import NewDelivery, Store, make_engine, upgrade_schema
+from tests.fixture_server import FixtureServer
+
+NOW = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'monitor.db'}")
+    upgrade_schema(engine)
+    yield Store(engine)
+    engine.dispose()
+
+
+def _queue(store: Store, subscription: str) -> int:
+    message = RenderedMessage("subject", "text", "<p>html</p>", {"version": 1, "items": []})
+    return store.add_delivery(NewDelivery(subscription, message, (), NOW))
+
+
+def _hook(server: FixtureServer, path: str, client: httpx.AsyncClient) -> WebhookNotifier:
+    return WebhookNotifier(WebhookChannel(kind="webhook", url=server.url(path)), client)
+
+
+async def test_failed_send_is_retried_later_with_the_same_key(
+        store: Store, http_server: FixtureServer) -> None:
+    http_server.set("/hook", "down", status=503)
+    delivery_id = _queue(store, "ops")
+    async with httpx.AsyncClient() as client:
+        sender = OutboxSender(store, {"ops": _hook(http_server, "/hook", client)})
+        first = await sender.send_due(NOW)
+        assert (first.sent, first.retried) == (0, 1)
+        (row,) = store.deliveries("pending")
+        assert row.next_attempt_at > NOW and row.attempts == 1 and "503" in (row.last_error or "")
+        assert (await sender.send_due(NOW)).sent == 0, "not due yet"
+        http_server.set("/hook", "ok")
+        assert (await sender.send_due(row.next_attempt_at)).sent == 1
+        assert (await sender.send_due(NOW + timedelta(days=1))).sent == 0, "never sent twice"
+    keys = {r.headers.get("webhook-id") for r in http_server.requests_to("/hook")}
+    assert len(http_server.requests_to("/hook")) == 2 and len(keys) == 1
+    assert store.deliveries("sent")[0].id == delivery_id
+
+
+async def test_permanent_failure_goes_dead_and_others_still_send(
+        store: Store, http_server: FixtureServer) -> None:
+    http_server.set("/gone", "no such hook", status=404)
+    http_server.set("/ok", "ok")
+    _queue(store, "broken")
+    _queue(store, "fine")
+    async with httpx.AsyncClient() as client:
+        sender = OutboxSender(store, {"broken": _hook(http_server, "/gone", client),
+                                      "fine": _hook(http_server, "/ok", client)})
+        report = await sender.send_due(NOW)
+    assert (report.sent, report.dead) == (1, 1)
+    (dead,) = store.deliveries("dead")
+    assert dead.subscription_id == "broken" and "404" in (dead.last_error or "")
+
+
+async def test_retries_end_in_dead_letter_after_max_attempts(
+        store: Store, http_server: FixtureServer) -> None:
+    http_server.set("/hook", "down", status=500)
+    _queue(store, "ops")
+    policy = RetryPolicy(base=timedelta(seconds=1), max_attempts=3)
+    async with httpx.AsyncClient() as client:
+        sender = OutboxSender(store, {"ops": _hook(http_server, "/hook", client)}, policy)
+        for hour in range(3):
+            await sender.send_due(NOW + timedelta(hours=hour))
+    (dead,) = store.deliveries("dead")
+    assert dead.attempts == 3
+
+
+async def test_removed_subscription_keeps_its_messages(store: Store) -> None:
+    _queue(store, "gone")
+    report = await OutboxSender(store, {}).send_due(NOW)
+    assert report.sent == report.dead == 0
+    assert len(store.deliveries("pending")) == 1
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    policy = RetryPolicy(base=timedelta(seconds=10), ceiling=timedelta(minutes=5))
+    assert timedelta(seconds=5) <= policy.delay(0) <= timedelta(seconds=10)
+    assert timedelta(seconds=40) <= policy.delay(3) <= timedelta(seconds=80)
+    assert policy.delay(30) <= timedelta(minutes=5)
