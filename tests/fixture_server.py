@@ -29,7 +29,10 @@ class Received:
 
 
 class FixtureServer:
-    """Serves `routes` (path -> Route); unknown paths are 404. Records every request."""
+    """Serves `routes` (path -> Route); unknown paths are 404. Records every request.
+
+    A route with an ETag header answers 304 to a request whose If-None-Match matches it.
+    """
 
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
@@ -82,6 +85,9 @@ def _handler_for(server: FixtureServer) -> type[BaseHTTPRequestHandler]:
             if route is None:
                 route = Route(b"not found", 404, {"Content-Type": "text/plain"})
             time.sleep(route.delay)
+            etag = route.headers.get("ETag")
+            if etag and self.headers.get("If-None-Match") == etag:
+                route = Route(b"", 304, {"ETag": etag})
             self.send_response(route.status)
             for name, value in route.headers.items():
                 self.send_header(name, value)
