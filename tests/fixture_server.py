@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -24,7 +25,7 @@ class Received:
 
     method: str
     path: str
-    headers: dict[str, str]
+    headers: Message  # case-insensitive, as HTTP header names are
     body: bytes
 
 
@@ -80,7 +81,7 @@ def _handler_for(server: FixtureServer) -> type[BaseHTTPRequestHandler]:
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            server.received.append(Received(self.command, self.path, dict(self.headers), body))
+            server.received.append(Received(self.command, self.path, self.headers, body))
             route = server.routes.get(self.path.split("?")[0]) or server.routes.get(self.path)
             if route is None:
                 route = Route(b"not found", 404, {"Content-Type": "text/plain"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from tests.fixture_server import FixtureServer
@@ -82,7 +83,9 @@ FEED_POSTS = [
 def serve_portal(server: FixtureServer, utf8: list[Post], gb: list[Post],
                  feed: list[Post]) -> None:
     """Publish the given posts on the server: UTF-8 list, GB18030 list, lying list, RSS."""
-    server.set("/zcwj/index.html", list_page(utf8, "./"))
+    listing = list_page(utf8, "./")
+    etag = '"' + hashlib.sha1(listing.encode()).hexdigest()[:16] + '"'
+    server.set("/zcwj/index.html", listing, headers={"ETag": etag})
     for post in utf8:
         server.set(f"/zcwj/{post.slug}.html", detail_page(post))
     server.set("/gb/index.html", list_page(gb, "/gb/", "gb18030").encode("gb18030"),

@@ -74,7 +74,8 @@ def _parts(message: EmailMessage) -> dict[str, str]:
 
 
 def test_baseline_then_one_digest_naming_only_the_matching_item(
-        workspace: Path, http_server: FixtureServer, inbox: tuple[Recorder, int]) -> None:
+        workspace: Path, http_server: FixtureServer, inbox: tuple[Recorder, int],
+        capsys: pytest.CaptureFixture[str]) -> None:
     handler, _ = inbox
     serve_portal(http_server, OLD_POSTS, GB_POSTS, FEED_POSTS)
     assert main(["check"]) == 0
@@ -95,6 +96,9 @@ def test_baseline_then_one_digest_naming_only_the_matching_item(
 
     assert main(["check"]) == 0
     assert len(handler.messages) == 1, "a third check sends nothing"
+    outcomes = capsys.readouterr().out
+    assert "province-policy: not-modified" in outcomes, "ETag sent back, 304 understood"
+    assert "news-feed: unchanged" in outcomes
 
 
 def test_charsets_decode_to_exact_text(workspace: Path, http_server: FixtureServer) -> None:
