@@ -7,6 +7,21 @@ from dataclasses import dataclass, field
 
 from tests.fixture_server import FixtureServer
 
+ONE_SOURCE_CONFIG = """\
+version: 1
+sources:
+  - id: portal
+    kind: html-list
+    url: {base}/zcwj/index.html
+    items: {{selector: "ul.list li"}}
+    follow: true
+topics:
+  - id: blockchain-policy
+    terms: {{zh: [区块链]}}
+subscriptions:
+  - id: files
+    channel: {{kind: file}}
+"""
 NAV = """<div class="nav"><ul>
 <li><a href="/">首页</a></li><li><a href="/zt/qkl/">区块链专题</a></li>
 <li><a href="/zcwj/">政策文件</a></li><li><a href="/hd/">互动交流</a></li></ul></div>"""

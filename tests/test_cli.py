@@ -10,31 +10,16 @@ import pytest
 
 from monitor.cli import main
 from tests.fixture_server import FixtureServer
-from tests.portal import FEED_POSTS, GB_POSTS, OLD_POSTS, serve_portal
+from tests.portal import FEED_POSTS, GB_POSTS, OLD_POSTS, ONE_SOURCE_CONFIG, serve_portal
 
 ROOT = Path(__file__).parents[1]
 
-CONFIG = """\
-version: 1
-sources:
-  - id: portal
-    kind: html-list
-    url: {base}/zcwj/index.html
-    items: {{selector: "ul.list li"}}
-    follow: true
-topics:
-  - id: blockchain-policy
-    terms: {{zh: [区块链]}}
-subscriptions:
-  - id: files
-    channel: {{kind: file}}
-"""
 
 
 @pytest.fixture
 def config(tmp_path: Path, http_server: FixtureServer, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "sources.yaml"
-    path.write_text(CONFIG.format(base=http_server.base_url), "utf-8")
+    path.write_text(ONE_SOURCE_CONFIG.format(base=http_server.base_url), "utf-8")
     monkeypatch.setenv("MONITOR_CONFIG", str(path))
     monkeypatch.setenv("MONITOR_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("MONITOR_WORKERS", "0")

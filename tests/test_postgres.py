@@ -12,25 +12,17 @@ from sqlalchemy.exc import OperationalError
 
 from monitor.cli import main
 from tests.fixture_server import FixtureServer
-from tests.portal import FEED_POSTS, GB_POSTS, OLD_POSTS, TOPIC_POST, serve_portal
+from tests.portal import (
+    FEED_POSTS,
+    GB_POSTS,
+    OLD_POSTS,
+    ONE_SOURCE_CONFIG,
+    TOPIC_POST,
+    serve_portal,
+)
 
 SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
-CONFIG = """\
-version: 1
-sources:
-  - id: portal
-    kind: html-list
-    url: {base}/zcwj/index.html
-    items: {{selector: "ul.list li"}}
-    follow: true
-topics:
-  - id: blockchain-policy
-    terms: {{zh: [区块链]}}
-subscriptions:
-  - id: files
-    channel: {{kind: file}}
-"""
 
 
 @pytest.fixture
@@ -52,7 +44,7 @@ def test_check_and_deliver_on_postgresql(database_url: str, tmp_path: Path,
                                          http_server: FixtureServer,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "sources.yaml"
-    config.write_text(CONFIG.format(base=http_server.base_url), "utf-8")
+    config.write_text(ONE_SOURCE_CONFIG.format(base=http_server.base_url), "utf-8")
     for name, value in {"MONITOR_CONFIG": str(config), "MONITOR_STATE_DIR": str(tmp_path / "s"),
                         "DATABASE_URL": database_url, "MONITOR_WORKERS": "0"}.items():
         monkeypatch.setenv(name, value)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urljoin
@@ -18,7 +17,7 @@ from monitor.errors import EmptyListError, ExtractError
 from monitor.fetch.charset import decode
 from monitor.sources.dates import parse_date
 from monitor.sources.language import detect_language, primary_subtag
-from monitor.sources.urls import canonical_url
+from monitor.sources.urls import canonical_url, unique_by_url
 
 _SPACE = re.compile(r"\s+")
 _NOT_PAGES = ("javascript:", "mailto:", "tel:", "#")
@@ -33,7 +32,7 @@ def extract_html_list(fetched: Fetched, source: SourceBase) -> list[Item]:
     selectors = _Selectors.compile(source.items, fetched.url)
     elements = selectors.items.select(soup)
     base = _base_url(soup, fetched.url)
-    items = _unique(_item(element, selectors, base) for element in elements)
+    items = unique_by_url(_item(element, selectors, base) for element in elements)
     if not items:
         raise EmptyListError(_empty_message(source.items, len(elements), fetched.url))
     language = _page_language(soup) or source.language or detect_language(
@@ -127,14 +126,6 @@ def _date(element: Tag, selector: SoupSieve | None) -> datetime | None:
 
 def _text(element: Tag) -> str:
     return _SPACE.sub(" ", element.get_text()).strip()
-
-
-def _unique(items: Iterable[Item | None]) -> list[Item]:
-    seen: dict[str, Item] = {}
-    for item in items:
-        if item is not None and item.url not in seen:
-            seen[item.url] = item
-    return list(seen.values())
 
 
 def _with_language(item: Item, language: str) -> Item:

@@ -6,7 +6,6 @@ import calendar
 import html
 import re
 import time
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +17,7 @@ from monitor.domain import Fetched, Item
 from monitor.errors import EmptyListError
 from monitor.sources.dates import parse_date
 from monitor.sources.language import detect_language, primary_subtag
-from monitor.sources.urls import canonical_url
+from monitor.sources.urls import canonical_url, unique_by_url
 
 _SPACE = re.compile(r"\s+")
 _BLOCKS = sorted({
@@ -33,7 +32,7 @@ def extract_rss(fetched: Fetched, source: SourceBase) -> list[Item]:
     if not feed.entries:
         raise EmptyListError(f"feed {fetched.url} has no entries{_bozo_note(feed)}")
     feed_language = primary_subtag(feed.feed.get("language")) or source.language
-    items = _unique(_item(entry, fetched.url, feed_language) for entry in feed.entries)
+    items = unique_by_url(_item(entry, fetched.url, feed_language) for entry in feed.entries)
     if not items:
         raise EmptyListError(f"feed {fetched.url} has {len(feed.entries)} entries but none "
                              "has a link")
@@ -110,11 +109,3 @@ def _published(entry: Any) -> datetime | None:
     raw = entry.get("published") or entry.get("updated") or ""
     found = parse_date(raw)
     return found.astimezone(UTC) if found else None
-
-
-def _unique(items: Iterable[Item | None]) -> list[Item]:
-    seen: dict[str, Item] = {}
-    for item in items:
-        if item is not None and item.url not in seen:
-            seen[item.url] = item
-    return list(seen.values())

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
+
+from monitor.domain import Item
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _TRACKING = frozenset({
@@ -49,3 +52,12 @@ def _clean_query(query: str) -> str:
 def _is_tracking(pair: str) -> bool:
     name = unquote_plus(pair.partition("=")[0]).strip().lower()
     return name.startswith("utm_") or name in _TRACKING
+
+
+def unique_by_url(items: Iterable[Item | None]) -> list[Item]:
+    """Items without the Nones and the repeats of a URL, first occurrence kept, order kept."""
+    seen: dict[str, Item] = {}
+    for item in items:
+        if item is not None and item.url not in seen:
+            seen[item.url] = item
+    return list(seen.values())
