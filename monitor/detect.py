@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -12,6 +10,7 @@ from enum import StrEnum
 from monitor.config import Subscription
 from monitor.domain import Document, Item, Match, Outcome
 from monitor.store import DocumentWrite, KnownDocument
+from monitor.text import normalised
 
 
 class ItemChange(StrEnum):
@@ -31,11 +30,6 @@ class ItemDecision:
     known: KnownDocument | None
 
 
-def normalised(text: str) -> str:
-    """Text as compared for changes: NFKC, whitespace collapsed."""
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip()
-
-
 def text_hash(*parts: str) -> str:
     """SHA-256 of the normalised parts."""
     joined = "\x1f".join(normalised(part) for part in parts)
@@ -47,20 +41,24 @@ def item_hash(item: Item) -> str:
     return text_hash(item.title, item.text)
 
 
-def decide_items(items: Sequence[Item],
+def decide_items(source_id: str, items: Sequence[Item],
                  known: Mapping[str, KnownDocument]) -> list[ItemDecision]:
-    """Compare the items found with what the store knows, by canonical URL and list entry."""
-    decisions = []
-    for item in items:
-        stored = known.get(item.url)
-        if stored is None:
-            change = ItemChange.NEW
-        elif stored.item_hash != item_hash(item):
-            change = ItemChange.RECHECK
-        else:
-            change = ItemChange.UNCHANGED
-        decisions.append(ItemDecision(item, change, stored))
-    return decisions
+    """Compare the items found with what the store knows, by canonical URL and list entry.
+
+    A document belongs to the source that found it first; another source listing the same URL
+    (a syndicated copy, a second list page of the same portal) neither re-announces it nor
+    counts its own, differently truncated, list entry as a change.
+    """
+    return [ItemDecision(item, _change(source_id, item, known.get(item.url)), known.get(item.url))
+            for item in items]
+
+
+def _change(source_id: str, item: Item, stored: KnownDocument | None) -> ItemChange:
+    if stored is None:
+        return ItemChange.NEW
+    if stored.source_id == source_id and stored.item_hash != item_hash(item):
+        return ItemChange.RECHECK
+    return ItemChange.UNCHANGED
 
 
 def is_changed(document: Document, known: KnownDocument | None) -> bool:

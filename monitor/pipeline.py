@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from monitor.classify import KeywordClassifier
-from monitor.config import HtmlListSource, RssSource, Settings
+from monitor.config import Settings
 from monitor.detect import (
     ItemChange,
     ItemDecision,
@@ -22,15 +22,15 @@ from monitor.detect import (
     text_hash,
 )
 from monitor.domain import Document, Fetched, Item, Outcome, Validators
-from monitor.errors import ExtractError, FetchError, MonitorError, NotModified
+from monitor.errors import MonitorError, NotModified, StoreError
 from monitor.fetch import Fetcher
-from monitor.sources import detect_language, extract_article, extract_items
+from monitor.sources import SourceConfig, detect_language, extract_article, extract_items
 from monitor.store import CheckIntent, DocumentWrite, Store
+from monitor.text import without_controls
 from monitor.workers import WorkerPool
 
 log = logging.getLogger("monitor.check")
 
-SourceConfig = HtmlListSource | RssSource
 FOLLOW_CONCURRENCY = 4
 
 
@@ -64,27 +64,39 @@ class Checker:
         """Check one source once; never raises for a bad page, feed or network."""
         started = time.monotonic()
         now = datetime.now(UTC)
+        intent, skipped = await self._outcome(source, now)
         try:
-            intent, skipped = await self._check(source, now)
-        except NotModified:
-            intent, skipped = CheckIntent(source.id, Outcome.NOT_MODIFIED, now), 0
-        except MonitorError as error:
-            intent, skipped = CheckIntent(source.id, Outcome.ERROR, now, error=str(error)), 0
-        alerts = 0 if dry_run else self.store.apply_check(intent)
+            alerts = 0 if dry_run else self.store.apply_check(intent)
+        except StoreError as error:
+            intent, alerts = CheckIntent(source.id, Outcome.ERROR, now, error=str(error)), 0
         report = _report(intent, alerts, skipped, time.monotonic() - started)
         _log(report)
         return report
 
+    async def _outcome(self, source: SourceConfig, now: datetime) -> tuple[CheckIntent, int]:
+        """What the check found, every failure turned into an error outcome."""
+        try:
+            return await self._check(source, now)
+        except NotModified:
+            return CheckIntent(source.id, Outcome.NOT_MODIFIED, now), 0
+        except MonitorError as error:
+            return CheckIntent(source.id, Outcome.ERROR, now, error=str(error)), 0
+        except Exception as error:  # a bug or a library failure must not stop the daemon
+            log.exception("unexpected error checking %s", source.id)
+            return CheckIntent(source.id, Outcome.ERROR, now, error=f"unexpected: {error!r}"), 0
+
     async def _check(self, source: SourceConfig, now: datetime) -> tuple[CheckIntent, int]:
         fetched = await self._fetch(source, source.url, self.store.validators(source.url))
         items = await self.pool.run(extract_items, fetched, source)
-        decisions = decide_items(items, self.store.known_documents(i.url for i in items))
-        documents, skipped = await self._documents(source, decisions)
+        known = self.store.known_documents(item.url for item in items)
+        documents, skipped = await self._documents(source, decide_items(source.id, items, known))
         alerting = self._alerting(source)
         writes = tuple(self._write(doc, decision, alerting) for doc, decision in documents)
-        validators = {source.url: fetched.validators}
+        # Items skipped (a detail page failed) are tried again next time: keep no validators,
+        # or a 304 would hide them, and keep the baseline open.
+        validators = {} if skipped else {source.url: fetched.validators}
         return CheckIntent(source.id, check_outcome(writes), now, validators=validators,
-                           writes=writes), skipped
+                           writes=writes, complete=not skipped), skipped
 
     async def _fetch(self, source: SourceConfig, url: str,
                      validators: Validators | None = None) -> Fetched:
@@ -114,8 +126,11 @@ class Checker:
                 fetched = await self._fetch(source, item.url)
             article = await self.pool.run(extract_article, fetched.body, fetched.content_type,
                                           fetched.url)
-        except (FetchError, ExtractError) as error:
+        except MonitorError as error:
             log.warning("skipped item %s of %s: %s", item.url, source.id, error)
+            return None
+        except Exception:  # a library failure on one odd page skips that page only
+            log.exception("skipped item %s of %s: unexpected error", item.url, source.id)
             return None
         merged = replace(item, title=article.title or item.title, text=article.text,
                          published=item.published or article.published,
@@ -124,22 +139,24 @@ class Checker:
 
     def _write(self, document: Document, decision: ItemDecision,
                alerting: bool) -> DocumentWrite:
+        known_id = decision.known.id if decision.known else None
         if decision.change is ItemChange.NEW:
             change = "new"
         elif is_changed(document, decision.known):
             change = "changed"
         else:
-            return DocumentWrite(document, item_hash(decision.item), "unchanged")
+            return DocumentWrite(document, item_hash(decision.item), known_id, "unchanged")
         matches = self.classifier.classify(document)
         owed = subscribers(document, matches, self.settings.subscriptions) if alerting else ()
-        return DocumentWrite(document, item_hash(decision.item), change, matches, owed)
+        return DocumentWrite(document, item_hash(decision.item), known_id, change, matches, owed)
 
 
 def _document_from_item(item: Item, source: SourceConfig) -> Document:
-    language = item.language or source.language or detect_language(f"{item.title} {item.text}")
-    return Document(url=item.url, source_id=source.id, title=item.title, text=item.text,
+    title, text = without_controls(item.title), without_controls(item.text)
+    language = item.language or source.language or detect_language(f"{title} {text}")
+    return Document(url=item.url, source_id=source.id, title=title, text=text,
                     published=item.published, language=language,
-                    content_hash=text_hash(item.title, item.text))
+                    content_hash=text_hash(title, text))
 
 
 def _report(intent: CheckIntent, alerts: int, skipped: int, seconds: float) -> CheckReport:

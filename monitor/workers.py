@@ -6,7 +6,10 @@ import asyncio
 import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
+
+from monitor.errors import ExtractError
 
 T = TypeVar("T")
 
@@ -28,10 +31,15 @@ class WorkerPool:
         return self._executor
 
     async def run(self, function: Callable[..., T], *args: object) -> T:
+        """`function(*args)` in a worker; a crashed worker pool is replaced, the call fails."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._get(), function, *args)
+        try:
+            return await loop.run_in_executor(self._get(), function, *args)
+        except BrokenProcessPool as error:
+            self.close(wait=False)
+            raise ExtractError(f"a worker process died: {error}") from error
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = True) -> None:
         if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor.shutdown(wait=wait, cancel_futures=True)
             self._executor = None

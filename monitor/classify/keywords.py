@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from monitor.config import Topic
 from monitor.domain import Document, Evidence, Match
+from monitor.text import normalised
 
 SNIPPET_RADIUS = 60
 MAX_EVIDENCE_PER_TERM = 3
@@ -27,7 +27,7 @@ class KeywordClassifier:
         self._topics = tuple(_compile(topic) for topic in topics)
 
     def classify(self, document: Document) -> tuple[Match, ...]:
-        fields = (("title", _normalise(document.title)), ("text", _normalise(document.text)))
+        fields = (("title", normalised(document.title)), ("text", normalised(document.text)))
         return tuple(match for topic in self._topics
                      if (match := _match_topic(topic, fields)) is not None)
 
@@ -39,7 +39,7 @@ def _compile(topic: Topic) -> _CompiledTopic:
 
 def _pattern(term: str) -> re.Pattern[str]:
     """Latin terms must not follow a Latin letter or digit (no 'tokenblockchain'); CJK anywhere."""
-    escaped = re.escape(_normalise(term))
+    escaped = re.escape(normalised(term))
     if term[:1].isascii() and term[:1].isalnum():
         escaped = r"(?<![A-Za-z0-9])" + escaped
     return re.compile(escaped, re.IGNORECASE)
@@ -66,7 +66,3 @@ def _snippet(text: str, start: int, end: int) -> str:
     prefix = "…" if left > 0 else ""
     suffix = "…" if right < len(text) else ""
     return f"{prefix}{text[left:right].strip()}{suffix}"
-
-
-def _normalise(text: str) -> str:
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip()

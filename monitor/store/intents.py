@@ -14,6 +14,7 @@ class KnownDocument:
     """The parts of a stored document that detection compares against."""
 
     id: int
+    source_id: str
     item_hash: str
     content_hash: str
 
@@ -24,6 +25,7 @@ class DocumentWrite:
 
     document: Document
     item_hash: str
+    document_id: int | None  # None for a new document
     change: str  # "new", "changed", or "unchanged" (list entry changed, text did not)
     matches: tuple[Match, ...] = ()
     alert_subscriptions: tuple[str, ...] = ()
@@ -39,6 +41,7 @@ class CheckIntent:
     error: str | None = None
     validators: dict[str, Validators] = field(default_factory=dict)
     writes: tuple[DocumentWrite, ...] = ()
+    complete: bool = True  # False when items were skipped: the baseline is not done yet
 
 
 @dataclass(frozen=True)

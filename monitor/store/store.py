@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, update
+from sqlalchemy import Engine, delete, func, update
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
@@ -67,10 +67,11 @@ class Store:
         with self.engine.connect() as connection:
             for start in range(0, len(wanted), _LOOKUP_CHUNK):
                 chunk = wanted[start:start + _LOOKUP_CHUNK]
-                query = core_select(table.c.url, table.c.id, table.c.item_hash,
-                               table.c.content_hash).where(table.c.url.in_(chunk))
-                for url, doc_id, item_hash, content_hash in connection.execute(query):
-                    found[url] = KnownDocument(doc_id, item_hash, content_hash)
+                query = core_select(table.c.url, table.c.id, table.c.source_id,
+                                    table.c.item_hash, table.c.content_hash,
+                                    ).where(table.c.url.in_(chunk))
+                for url, doc_id, source_id, item_hash, content_hash in connection.execute(query):
+                    found[url] = KnownDocument(doc_id, source_id, item_hash, content_hash)
         return found
 
     def apply_check(self, intent: CheckIntent) -> int:
@@ -175,40 +176,35 @@ class Store:
 
 def _write_document(session: Session, write: DocumentWrite, now: datetime) -> int:
     """Insert or update one document with its matches and alerts; returns alerts made."""
-    doc = write.document
-    record = session.exec(select(DocumentRecord).where(
-        col(DocumentRecord.url) == doc.url)).first()
-    if record is None:
-        record = DocumentRecord(url=doc.url, first_seen_at=now, source_id=doc.source_id,
-                                title="", text="", language="", item_hash="", content_hash="")
-    elif write.change == "changed":
-        record.changed_at = now
-    for name in ("source_id", "title", "text", "published", "language", "content_hash"):
-        setattr(record, name, getattr(doc, name))
-    record.item_hash = write.item_hash
-    session.add(record)
-    session.flush()
-    assert record.id is not None
+    document_id = _id(_document_record(session, write, now))
     if write.change == "unchanged":
         return 0
-    _replace_matches(session, record.id, write.matches, now)
+    if write.document_id is not None:
+        session.execute(delete(MatchRecord).where(col(MatchRecord.document_id) == document_id))
+    for match in write.matches:
+        session.add(MatchRecord(document_id=document_id, topic_id=match.topic_id,
+                                terms=list(match.terms), evidence=evidence_json(match),
+                                matched_at=now))
     for subscription_id in write.alert_subscriptions:
-        session.add(AlertRecord(subscription_id=subscription_id, document_id=record.id,
+        session.add(AlertRecord(subscription_id=subscription_id, document_id=document_id,
                                 change=write.change, created_at=now))
     return len(write.alert_subscriptions)
 
 
-def _replace_matches(session: Session, document_id: int, matches: Sequence[Match],
-                     now: datetime) -> None:
-    old = session.exec(select(MatchRecord).where(
-        col(MatchRecord.document_id) == document_id)).all()
-    for record in old:
-        session.delete(record)
+def _document_record(session: Session, write: DocumentWrite, now: datetime) -> DocumentRecord:
+    """The document's row, created or updated from `write`, flushed so it has an id."""
+    record = session.get(DocumentRecord, write.document_id) if write.document_id else None
+    if record is None:
+        record = DocumentRecord(url=write.document.url, first_seen_at=now, source_id="",
+                                title="", text="", language="", item_hash="", content_hash="")
+    elif write.change == "changed":
+        record.changed_at = now
+    for name in ("source_id", "title", "text", "published", "language", "content_hash"):
+        setattr(record, name, getattr(write.document, name))
+    record.item_hash = write.item_hash
+    session.add(record)
     session.flush()
-    for match in matches:
-        session.add(MatchRecord(document_id=document_id, topic_id=match.topic_id,
-                                terms=list(match.terms), evidence=evidence_json(match),
-                                matched_at=now))
+    return record
 
 
 def _save_validators(session: Session, validators: dict[str, Validators], now: datetime) -> None:
@@ -225,7 +221,7 @@ def _update_source(session: Session, intent: CheckIntent) -> None:
     record.last_checked_at = intent.checked_at
     record.last_outcome = intent.outcome.value
     if intent.error is None:
-        record.baseline_done = True
+        record.baseline_done = record.baseline_done or intent.complete
         record.last_success_at = intent.checked_at
         record.last_error = None
         record.consecutive_failures = 0

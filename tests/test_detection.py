@@ -1,0 +1,105 @@
+"""Detection through the CLI on a live portal: nothing hidden by a 304, no spurious changes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+from tests.fixture_server import FixtureServer
+from tests.portal import FEED_POSTS, GB_POSTS, OLD_POSTS, OTHER_POST, TOPIC_POST, serve_portal
+
+CONFIG = """\
+version: 1
+sources:
+  - id: portal
+    kind: html-list
+    url: {base}/zcwj/index.html
+    items: {{selector: "ul.list li"}}
+    follow: true
+  - id: mirror
+    kind: html-list
+    url: {base}/lying/index.html
+    items: {{selector: "ul.list li"}}
+  - id: feed
+    kind: rss
+    url: {base}/feed.xml
+topics:
+  - id: blockchain-policy
+    terms: {{zh: [区块链], en: [blockchain]}}
+subscriptions:
+  - id: now
+    mode: immediate
+    channel: {{kind: file}}
+"""
+
+
+@pytest.fixture
+def state(tmp_path: Path, http_server: FixtureServer, monkeypatch: pytest.MonkeyPatch) -> Path:
+    config = tmp_path / "sources.yaml"
+    config.write_text(CONFIG.format(base=http_server.base_url), "utf-8")
+    monkeypatch.setenv("MONITOR_CONFIG", str(config))
+    monkeypatch.setenv("MONITOR_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("MONITOR_WORKERS", "0")
+    return tmp_path / "state"
+
+
+def _check(capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
+    main(["check"])
+    lines = capsys.readouterr().out.splitlines()
+    return {line.split(":")[0]: line.split(":", 1)[1].strip() for line in lines
+            if not line.startswith(" ")}
+
+
+def _delivered(state: Path, source: str = "portal") -> list[str]:
+    return [item["title"] for path in sorted((state / "outbox").glob("*.json"))
+            for item in json.loads(path.read_text("utf-8"))["items"] if item["source"] == source]
+
+
+def test_item_whose_page_failed_is_retried_even_when_the_list_answers_304(
+        state: Path, http_server: FixtureServer, capsys: pytest.CaptureFixture[str]) -> None:
+    serve_portal(http_server, OLD_POSTS, GB_POSTS, FEED_POSTS)
+    _check(capsys)
+    serve_portal(http_server, [TOPIC_POST, *OLD_POSTS], GB_POSTS, FEED_POSTS)
+    http_server.set(f"/zcwj/{TOPIC_POST.slug}.html", "busy", status=503)
+    assert _check(capsys)["portal"].startswith("unchanged (0 new")
+    serve_portal(http_server, [TOPIC_POST, *OLD_POSTS], GB_POSTS, FEED_POSTS)
+    assert _check(capsys)["portal"].startswith("new (1 new")
+    assert _delivered(state) == [TOPIC_POST.title]
+
+
+def test_baseline_stays_open_until_every_item_was_read(
+        state: Path, http_server: FixtureServer, capsys: pytest.CaptureFixture[str]) -> None:
+    posts = [TOPIC_POST, *OLD_POSTS]
+    serve_portal(http_server, posts, GB_POSTS, FEED_POSTS)
+    http_server.set(f"/zcwj/{TOPIC_POST.slug}.html", "busy", status=503)
+    _check(capsys)
+    serve_portal(http_server, posts, GB_POSTS, FEED_POSTS)
+    assert "1 new" in _check(capsys)["portal"]
+    assert _check(capsys)["portal"].startswith("not-modified")
+    assert _delivered(state) == [], "documents that existed before the baseline never alert"
+
+
+def test_a_url_listed_by_two_sources_is_not_a_change(
+        state: Path, http_server: FixtureServer, capsys: pytest.CaptureFixture[str]) -> None:
+    serve_portal(http_server, [TOPIC_POST, OTHER_POST, *OLD_POSTS], GB_POSTS, FEED_POSTS)
+    mirror = http_server.routes["/lying/index.html"].body.decode().replace("/lying/", "/zcwj/")
+    http_server.set("/lying/index.html", mirror.replace("（2020—2022年）", "…"))
+    for _ in range(3):
+        outcomes = _check(capsys)
+        assert "0 changed" in outcomes["mirror"] and "0 changed" in outcomes["portal"]
+    assert _delivered(state) == [] and _delivered(state, "mirror") == []
+
+
+def test_control_characters_never_reach_the_store(
+        state: Path, http_server: FixtureServer, capsys: pytest.CaptureFixture[str]) -> None:
+    serve_portal(http_server, OLD_POSTS, GB_POSTS, FEED_POSTS)
+    feed = http_server.routes["/feed.xml"].body.replace(b"rules for grain", b"rules\x00 for grain")
+    http_server.set("/feed.xml", feed, content_type="application/rss+xml")
+    assert "error" not in _check(capsys)["feed"]
+    out = state.parent / "docs.jsonl"
+    main(["export", "documents", "-o", str(out)])
+    assert "\x00" not in out.read_text("utf-8")
+    assert "rules for grain" in out.read_text("utf-8")
