@@ -69,6 +69,9 @@ class Composer:
         message = self.renderer.render(self._digest(subscription, alerts, now))
         ids = tuple(alert.alert_id for alert in alerts)
         delivery_id = self.store.add_delivery(NewDelivery(subscription.id, message, ids, now))
+        if delivery_id is None:
+            log.info("alerts for %s were composed by another process", subscription.id)
+            return 0
         log.info("composed delivery %s for %s with %d item(s)", delivery_id, subscription.id,
                  len(alerts))
         return 1

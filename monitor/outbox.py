@@ -16,6 +16,8 @@ from monitor.store import DeliveryRow, Store
 
 log = logging.getLogger("monitor.deliver")
 
+LEASE = timedelta(minutes=10)  # how long a claimed message is kept from other senders
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -41,38 +43,36 @@ class SendReport:
 
 
 class OutboxSender:
-    """Sends what is due; each subscription's channel fails on its own."""
+    """Sends what is due, oldest first per subscription; each channel fails on its own.
+
+    Messages of a subscription no longer in the config are kept, never sent or dropped.
+    """
 
     def __init__(self, store: Store, notifiers: Mapping[str, Notifier],
-                 policy: RetryPolicy | None = None) -> None:
+                 policy: RetryPolicy | None = None, lease: timedelta = LEASE) -> None:
         self.store = store
         self.notifiers = notifiers
         self.policy = policy or RetryPolicy()
+        self.lease = lease
         self._lock = asyncio.Lock()
 
     async def send_due(self, now: datetime) -> SendReport:
-        """Send every due delivery; one pass at a time."""
+        """Send every due message; one pass at a time in this process, claims across them."""
         report = SendReport()
         async with self._lock:
-            by_subscription: dict[str, list[DeliveryRow]] = {}
-            for row in self.store.due_deliveries(now):
-                by_subscription.setdefault(row.subscription_id, []).append(row)
-            await asyncio.gather(*(self._send_in_order(rows, now, report)
-                                   for rows in by_subscription.values()))
+            await asyncio.gather(*(self._drain(subscription_id, notifier, now, report)
+                                   for subscription_id, notifier in self.notifiers.items()))
         return report
 
-    async def _send_in_order(self, rows: list[DeliveryRow], now: datetime,
-                             report: SendReport) -> None:
-        for row in rows:
-            if not await self._send(row, now, report):
-                return  # keep this subscription's order: later messages wait for this one
+    async def _drain(self, subscription_id: str, notifier: Notifier, now: datetime,
+                     report: SendReport) -> None:
+        """Send the subscription's messages in order until one fails or none is due."""
+        while (row := self.store.claim_next(subscription_id, now, self.lease)) is not None:
+            if not await self._send(row, notifier, now, report):
+                return
 
-    async def _send(self, row: DeliveryRow, now: datetime, report: SendReport) -> bool:
-        notifier = self.notifiers.get(row.subscription_id)
-        if notifier is None:
-            log.warning("delivery %s: subscription %s is no longer configured; kept pending",
-                        row.id, row.subscription_id)
-            return False
+    async def _send(self, row: DeliveryRow, notifier: Notifier, now: datetime,
+                    report: SendReport) -> bool:
         try:
             await notifier.send(_outbound(row))
         except DeliveryError as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -95,3 +96,47 @@ def test_backoff_grows_and_is_capped() -> None:
     assert timedelta(seconds=5) <= policy.delay(0) <= timedelta(seconds=10)
     assert timedelta(seconds=40) <= policy.delay(3) <= timedelta(seconds=80)
     assert policy.delay(30) <= timedelta(minutes=5)
+
+
+async def test_two_senders_on_one_database_send_each_message_once(
+        store: Store, http_server: FixtureServer) -> None:
+    http_server.set("/slow", "ok", delay=0.3)
+    for _ in range(3):
+        _queue(store, "ops")
+    async with httpx.AsyncClient() as one, httpx.AsyncClient() as two:
+        first = OutboxSender(store, {"ops": _hook(http_server, "/slow", one)})
+        second = OutboxSender(store, {"ops": _hook(http_server, "/slow", two)})
+        reports = await asyncio.gather(first.send_due(NOW), second.send_due(NOW))
+    assert sum(report.sent for report in reports) == 3
+    keys = [r.headers.get("webhook-id") for r in http_server.requests_to("/slow")]
+    assert len(keys) == len(set(keys)) == 3
+    assert all(row.attempts == 1 for row in store.deliveries("sent"))
+
+
+async def test_a_failing_channels_backlog_never_holds_back_another(
+        store: Store, http_server: FixtureServer) -> None:
+    http_server.set("/down", "down", status=503)
+    http_server.set("/ok", "ok")
+    for _ in range(150):
+        _queue(store, "broken")
+    _queue(store, "digest")
+    async with httpx.AsyncClient() as client:
+        sender = OutboxSender(store, {"broken": _hook(http_server, "/down", client),
+                                      "digest": _hook(http_server, "/ok", client)})
+        report = await sender.send_due(NOW)
+    assert (report.sent, report.retried) == (1, 1), "only the broken queue's head was tried"
+    assert len(http_server.requests_to("/down")) == 1
+
+
+def test_alerts_are_bundled_into_one_delivery_only(store: Store, tmp_path: Path) -> None:
+    from monitor.domain import Document, Outcome
+    from monitor.store import CheckIntent, DocumentWrite
+    doc = Document("https://gov.example/a.html", "portal", "区块链", "区块链", None, "zh", "h")
+    store.apply_check(CheckIntent("portal", Outcome.NEW, NOW, writes=(
+        DocumentWrite(doc, "i", None, "new", (), ("ops",)),)))
+    (alert,) = store.pending_alerts("ops")
+    message = RenderedMessage("s", "t", "h", {})
+    first = store.add_delivery(NewDelivery("ops", message, (alert.alert_id,), NOW))
+    second = store.add_delivery(NewDelivery("ops", message, (alert.alert_id,), NOW))
+    assert first is not None and second is None
+    assert len(store.deliveries()) == 1

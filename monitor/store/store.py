@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, update
@@ -101,30 +101,43 @@ class Store:
                                  matches.get(_id(doc), ()), alert.created_at)
                     for alert, doc in rows]
 
-    def add_delivery(self, new: NewDelivery) -> int:
-        """Put a message in the outbox and mark its alerts as carried, in one transaction."""
-        with Session(self.engine) as session, session.begin():
-            record = DeliveryRecord(
-                subscription_id=new.subscription_id, idempotency_key=uuid.uuid4().hex,
-                status="pending", subject=new.message.subject, text=new.message.text,
-                html=new.message.html, payload=new.message.payload,
-                next_attempt_at=new.created_at, created_at=new.created_at)
-            session.add(record)
-            session.flush()
-            assert record.id is not None
-            if new.alert_ids:
-                session.execute(update(AlertRecord)
-                                .where(col(AlertRecord.id).in_(new.alert_ids))
-                                .values(delivery_id=record.id))
-            return record.id
+    def add_delivery(self, new: NewDelivery) -> int | None:
+        """Put a message in the outbox and mark its alerts as carried, in one transaction.
 
-    def due_deliveries(self, now: datetime, limit: int = 100) -> list[DeliveryRow]:
-        with Session(self.engine) as session:
-            query = (select(DeliveryRecord)
-                     .where(col(DeliveryRecord.status) == "pending",
-                            col(DeliveryRecord.next_attempt_at) <= now)
-                     .order_by(col(DeliveryRecord.id)).limit(limit))
-            return [_delivery(row) for row in session.exec(query).all()]
+        None when another process carried some of these alerts first: nothing is written.
+        """
+        try:
+            with Session(self.engine) as session, session.begin():
+                record = DeliveryRecord(
+                    subscription_id=new.subscription_id, idempotency_key=uuid.uuid4().hex,
+                    status="pending", subject=new.message.subject, text=new.message.text,
+                    html=new.message.html, payload=new.message.payload,
+                    next_attempt_at=new.created_at, created_at=new.created_at)
+                session.add(record)
+                session.flush()
+                _carry_alerts(session, new.alert_ids, _delivery_id(record))
+                return _delivery_id(record)
+        except _AlreadyCarried:
+            return None
+
+    def claim_next(self, subscription_id: str, now: datetime,
+                   lease: timedelta) -> DeliveryRow | None:
+        """The subscription's oldest pending message if it is due, leased to this caller.
+
+        Only the oldest is ever due, so messages go out in order; the lease (a later
+        next_attempt_at) keeps other processes off it, and lapses if this one dies mid-send.
+        """
+        with Session(self.engine) as session, session.begin():
+            head = session.exec(select(DeliveryRecord).where(
+                col(DeliveryRecord.subscription_id) == subscription_id,
+                col(DeliveryRecord.status) == "pending").order_by(col(DeliveryRecord.id))
+                .limit(1)).first()
+            if head is None or head.next_attempt_at > now:
+                return None
+            claimed = session.execute(update(DeliveryRecord).where(
+                col(DeliveryRecord.id) == head.id, col(DeliveryRecord.status) == "pending",
+                col(DeliveryRecord.next_attempt_at) <= now).values(next_attempt_at=now + lease))
+            return _delivery(head) if _rowcount(claimed) == 1 else None
 
     def deliveries(self, status: str | None = None) -> list[DeliveryRow]:
         with Session(self.engine) as session:
@@ -134,16 +147,16 @@ class Store:
             return [_delivery(row) for row in session.exec(query).all()]
 
     def mark_sent(self, delivery_id: int, now: datetime) -> None:
-        self._update_delivery(delivery_id, status="sent", sent_at=now, last_error=None,
-                              attempts=DeliveryRecord.attempts + 1)
+        self._update_pending(delivery_id, status="sent", sent_at=now, last_error=None,
+                             attempts=DeliveryRecord.attempts + 1)
 
     def mark_retry(self, delivery_id: int, error: str, next_attempt_at: datetime) -> None:
-        self._update_delivery(delivery_id, last_error=error, next_attempt_at=next_attempt_at,
-                              attempts=DeliveryRecord.attempts + 1)
+        self._update_pending(delivery_id, last_error=error, next_attempt_at=next_attempt_at,
+                             attempts=DeliveryRecord.attempts + 1)
 
     def mark_dead(self, delivery_id: int, error: str) -> None:
-        self._update_delivery(delivery_id, status="dead", last_error=error,
-                              attempts=DeliveryRecord.attempts + 1)
+        self._update_pending(delivery_id, status="dead", last_error=error,
+                             attempts=DeliveryRecord.attempts + 1)
 
     def last_delivery_at(self, subscription_id: str) -> datetime | None:
         with Session(self.engine) as session:
@@ -151,11 +164,11 @@ class Store:
                 col(DeliveryRecord.subscription_id) == subscription_id)
             return session.exec(query).first()
 
-    def _update_delivery(self, delivery_id: int, **values: Any) -> None:
+    def _update_pending(self, delivery_id: int, **values: Any) -> None:
         with Session(self.engine) as session, session.begin():
-            session.execute(update(DeliveryRecord)
-                            .where(col(DeliveryRecord.id) == delivery_id)
-                            .values(**values))
+            session.execute(update(DeliveryRecord).where(
+                col(DeliveryRecord.id) == delivery_id,
+                col(DeliveryRecord.status) == "pending").values(**values))
 
     # --- export -----------------------------------------------------------------------
 
@@ -238,6 +251,31 @@ def _matches_by_document(session: Session, ids: list[int]) -> dict[int, tuple[Ma
         for record in session.exec(query):
             found.setdefault(record.document_id, []).append(_match(record))
     return {doc_id: tuple(matches) for doc_id, matches in found.items()}
+
+
+class _AlreadyCarried(Exception):
+    """Another process bundled some of these alerts first; the transaction rolls back."""
+
+
+def _carry_alerts(session: Session, alert_ids: tuple[int, ...], delivery_id: int) -> None:
+    """Mark alerts as carried by a delivery; _AlreadyCarried if any was carried already."""
+    if not alert_ids:
+        return
+    result = session.execute(update(AlertRecord).where(
+        col(AlertRecord.id).in_(alert_ids), col(AlertRecord.delivery_id).is_(None),
+    ).values(delivery_id=delivery_id))
+    if _rowcount(result) != len(alert_ids):
+        raise _AlreadyCarried
+
+
+def _rowcount(result: object) -> int:
+    count: int = getattr(result, "rowcount", -1)
+    return count
+
+
+def _delivery_id(row: DeliveryRecord) -> int:
+    assert row.id is not None, "a flushed row has an id"
+    return row.id
 
 
 def _id(row: DocumentRecord | AlertRecord) -> int:
