@@ -19,28 +19,46 @@ from monitor.config import HtmlListSource, RssSource, Subscription
 log = logging.getLogger("monitor.scheduler")
 
 SEND_EVERY = timedelta(seconds=30)
+SHUTDOWN_GRACE = timedelta(seconds=8)  # within Docker's default 10 s stop timeout
 HEARTBEAT_FILE = "heartbeat"
 
 
 class Daemon:
     """Runs until stopped; every job logs its failures and never kills the process."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, grace: timedelta = SHUTDOWN_GRACE) -> None:
         self.app = app
+        self.grace = grace
         self.stopping = asyncio.Event()
         self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self._running: set[asyncio.Task[object]] = set()
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stopping.set)
+        self.app.composer.compose_all(datetime.now(UTC), which="due")  # digests missed while down
         self._schedule()
         self.scheduler.start()
         log.info("running: %d source(s), %d subscription(s)", len(self.app.settings.sources),
                  len(self.app.settings.subscriptions))
         await self.stopping.wait()
-        log.info("stopping")
+        await self._stop()
+
+    async def _stop(self) -> None:
+        """Start nothing new; let running checks and sends finish, up to the grace period."""
+        log.info("stopping: waiting for %d running job(s)", len(self._running))
+        self.scheduler.pause()
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=self.grace.total_seconds())
         self.scheduler.shutdown(wait=False)
+        log.info("stopped")
+
+    def _tracked(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
 
     def _schedule(self) -> None:
         now = datetime.now(UTC)
@@ -63,6 +81,7 @@ class Daemon:
         return IntervalTrigger(seconds=interval, jitter=max(1, int(interval * jitter)))
 
     async def check_source(self, source: HtmlListSource | RssSource) -> None:
+        self._tracked()
         try:
             report = await self.app.checker.check(source)
             if report.alerts:
@@ -72,6 +91,7 @@ class Daemon:
             log.exception("check of %s failed unexpectedly", source.id)
 
     async def digest(self, subscription: Subscription) -> None:
+        self._tracked()
         try:
             self.app.composer.compose(subscription, datetime.now(UTC))
             await self.send()
@@ -79,6 +99,7 @@ class Daemon:
             log.exception("digest for %s failed unexpectedly", subscription.id)
 
     async def send(self) -> None:
+        self._tracked()
         try:
             await self.app.sender.send_due(datetime.now(UTC))
             write_heartbeat(self.app.options.state_dir)
@@ -106,8 +127,5 @@ def heartbeat_age(state_dir: Path) -> timedelta | None:
 
 
 async def run_daemon(app: App) -> None:
-    """Run until SIGTERM or SIGINT, then close everything."""
-    try:
-        await Daemon(app).run()
-    finally:
-        await app.aclose()
+    """Run until SIGTERM or SIGINT (the caller closes the app)."""
+    await Daemon(app).run()

@@ -67,3 +67,26 @@ def test_run_survives_fetch_errors_delivers_and_stops_on_sigterm(
     text = log.read_text()
     assert '"outcome": "error"' in text and '"source": "dead-host"' in text
     assert "Traceback" not in text
+
+
+def test_sigterm_lets_a_running_check_finish(tmp_path: Path, http_server: FixtureServer) -> None:
+    serve_portal(http_server, [TOPIC_POST, *OLD_POSTS], GB_POSTS, FEED_POSTS)
+    listing = http_server.routes["/zcwj/index.html"]
+    http_server.set("/zcwj/index.html", listing.body, delay=1.0)
+    config = tmp_path / "sources.yaml"
+    config.write_text(CONFIG.format(closed=free_port(), base=http_server.base_url), "utf-8")
+    log = tmp_path / "log.jsonl"
+    with log.open("w") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--config", str(config), "--state",
+             str(tmp_path / "state"), "run"], stderr=err, env={**os.environ,
+                                                                "MONITOR_WORKERS": "0"})
+        try:
+            assert _wait_for(lambda: http_server.requests_to("/zcwj/index.html"), 20)
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=20) == 0
+        finally:
+            process.kill()
+    text = log.read_text()
+    assert '"source": "portal", "outcome": "new"' in text, "the check in flight completed"
+    assert "Traceback" not in text and "CancelledError" not in text
