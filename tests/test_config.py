@@ -61,10 +61,38 @@ def test_env_references_are_substituted_or_reported() -> None:
         "sources.yaml:5: sources[0].url: environment variable BASE is not set"]
 
 
-def test_cross_references_are_checked() -> None:
-    text = VALID + "subscriptions:\n  - id: s\n    topics: [nope]\n    channel: {kind: file}\n"
-    (problem,) = _errors(text)
-    assert "unknown id(s) nope" in problem
+def test_every_cross_reference_problem_has_its_line_and_key() -> None:
+    text = VALID + """\
+  - id: t
+    terms: {en: [x]}
+subscriptions:
+  - id: s
+    topics: [t, nope]
+    sources: [gone]
+    channel: {kind: smtp, to: [a@example.org]}
+"""
+    assert _errors(text) == [
+        "sources.yaml:10: topics[1].id: id 't' is already used by topics[0]",
+        "sources.yaml:14: subscriptions[0].topics[1]: unknown topic 'nope'",
+        "sources.yaml:15: subscriptions[0].sources[0]: unknown source 'gone'",
+        "sources.yaml:16: subscriptions[0].channel.kind: smtp channels need an `smtp:` "
+        "section (host, port, …)",
+    ]
+
+
+def test_invalid_css_selector_and_zero_durations_are_refused() -> None:
+    text = VALID.replace('"ul li"', '"ul li["').replace("version: 1",
+                                                          "version: 1\ndefaults: {interval: 0s}")
+    assert _errors(text) == [
+        "sources.yaml:2: defaults.interval: must be longer than 0s",
+        "sources.yaml:7: sources[0].items.selector: invalid CSS selector 'ul li[': "
+        "Malformed attribute selector at position 5",
+    ]
+
+
+def test_a_key_given_twice_is_an_error() -> None:
+    (problem,) = _errors(VALID.replace("    kind: html-list", "    kind: html-list\n    kind: rss"))
+    assert problem.startswith("sources.yaml:5: invalid YAML") and "given twice" in problem
 
 
 def test_invalid_yaml_names_the_line() -> None:
