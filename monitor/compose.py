@@ -27,6 +27,7 @@ class Composer:
         self.settings = settings
         self.store = store
         self.renderer = renderer
+        self._source_names = {source.id: source.name or source.id for source in settings.sources}
 
     def compose_all(self, now: datetime, which: Which = "all") -> int:
         """Compose for every subscription: immediate ones always, digests per `which`."""
@@ -53,10 +54,8 @@ class Composer:
 
     def digest_due(self, subscription: Subscription, now: datetime) -> bool:
         """Whether the cron schedule fired since the last digest (or the oldest alert)."""
-        since = self.store.last_delivery_at(subscription.id)
-        if since is None:
-            pending = self.store.pending_alerts(subscription.id)
-            since = pending[0].created_at if pending else None
+        since = (self.store.last_delivery_at(subscription.id)
+                 or self.store.oldest_pending_alert_at(subscription.id))
         if since is None:
             return subscription.send_empty
         trigger = CronTrigger.from_crontab(subscription.schedule,
@@ -81,16 +80,15 @@ class Composer:
         shown = alerts[:subscription.max_items]
         items = tuple(self._item(subscription, alert) for alert in shown)
         return Digest(subscription.id, subscription.mode, items, now,
-                      omitted=len(alerts) - len(shown))
+                      omitted=len(alerts) - len(shown), timezone=subscription.timezone)
 
     def _item(self, subscription: Subscription, alert: PendingAlert) -> DigestItem:
         doc = alert.document
         matches = [m for m in alert.matches
                    if not subscription.topics or m.topic_id in subscription.topics]
-        names = {source.id: source.name or source.id for source in self.settings.sources}
         return DigestItem(
             url=doc.url, title=doc.title, source_id=doc.source_id,
-            source_name=names.get(doc.source_id, doc.source_id), published=doc.published,
-            language=doc.language, change=alert.change,
+            source_name=self._source_names.get(doc.source_id, doc.source_id),
+            published=doc.published, language=doc.language, change=alert.change,
             topics=tuple(m.topic_id for m in matches),
             evidence=tuple(e for m in matches for e in m.evidence))

@@ -113,6 +113,7 @@ class Digest:
     items: tuple[DigestItem, ...]
     generated_at: datetime
     omitted: int = 0  # items past max_items, announced as "and N more"
+    timezone: str = "UTC"  # the subscriber's: dates are shown in it
 
 
 @dataclass(frozen=True)

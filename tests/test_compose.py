@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -82,6 +83,17 @@ def test_long_digest_ends_with_and_n_more(settings: Settings, store: Store) -> N
     assert "and 1 more" in delivery.message.text
     assert delivery.message.payload["omitted"] == 1
     assert store.pending_alerts("morning") == [], "the rest is carried, not lost"
+
+
+def test_dates_are_shown_in_the_subscribers_timezone(settings: Settings, store: Store) -> None:
+    published = datetime(2024, 6, 12, tzinfo=ZoneInfo("Asia/Shanghai"))  # a portal's date
+    doc = Document("https://gov.example/p.html", "portal", "区块链", "区块链", published, "zh", "h")
+    store.apply_check(CheckIntent("portal", Outcome.NEW, ALERTED, writes=(
+        DocumentWrite(doc, "i", None, "new", (), ("morning",)),)))
+    _composer(settings, store).compose(settings.subscriptions[0], ALERTED)
+    (delivery,) = store.deliveries()
+    assert "2024-06-12" in delivery.message.text and "2024-06-11" not in delivery.message.text
+    assert "2026-03-02 07:30 CST" in delivery.message.text, "generated at, local time"
 
 
 def test_no_empty_digest_unless_asked(settings: Settings, store: Store) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import jinja2
 
@@ -81,7 +82,8 @@ class DigestRenderer:
         """Subject, text and HTML from the templates, and the versioned JSON payload."""
         subject = subject_for(digest)
         context: dict[str, object] = {
-            "digest": digest, "subject": subject, "groups": group_items(digest.items),
+            "digest": digest, "subject": subject,
+            "groups": group_items(digest.items, ZoneInfo(digest.timezone)),
             "total": len(digest.items) + digest.omitted, "omitted": digest.omitted,
             "generated_at": _display_time(digest),
         }
@@ -131,12 +133,12 @@ def payload_for(digest: Digest) -> dict[str, object]:
     }
 
 
-def group_items(items: tuple[DigestItem, ...]) -> tuple[TopicGroup, ...]:
-    """Items by first topic, then by source name, in first-seen order."""
+def group_items(items: tuple[DigestItem, ...], zone: ZoneInfo) -> tuple[TopicGroup, ...]:
+    """Items by first topic, then by source name, in first-seen order; dates in `zone`."""
     tree: dict[str, dict[str, list[ItemView]]] = {}
     for item in items:
         topic = item.topics[0] if item.topics else "other"
-        tree.setdefault(topic, {}).setdefault(item.source_name, []).append(_view(item))
+        tree.setdefault(topic, {}).setdefault(item.source_name, []).append(_view(item, zone))
     return tuple(
         TopicGroup(topic, tuple(SourceGroup(name, tuple(views)) for name, views in by.items()))
         for topic, by in tree.items()
@@ -151,11 +153,11 @@ def highlight(snippet: str, term: str) -> tuple[tuple[str, bool], ...]:
     return tuple((part, index % 2 == 1) for index, part in enumerate(parts) if part)
 
 
-def _view(item: DigestItem) -> ItemView:
+def _view(item: DigestItem, zone: ZoneInfo) -> ItemView:
     evidence = tuple(EvidenceView(e.term, e.field, highlight(e.snippet, e.term))
                      for e in item.evidence)
     terms = tuple(dict.fromkeys(e.term for e in item.evidence))
-    published = item.published.strftime("%Y-%m-%d") if item.published else ""
+    published = item.published.astimezone(zone).strftime("%Y-%m-%d") if item.published else ""
     return ItemView(item.url, item.title, item.source_name, published, item.change,
                     item.topics, terms, evidence)
 
@@ -184,7 +186,8 @@ def _change_word(items: tuple[DigestItem, ...]) -> str:
 
 
 def _display_time(digest: Digest) -> str:
-    return digest.generated_at.strftime("%Y-%m-%d %H:%M %Z").strip()
+    local = digest.generated_at.astimezone(ZoneInfo(digest.timezone))
+    return local.strftime("%Y-%m-%d %H:%M %Z").strip()
 
 
 def _clip(text: str) -> str:

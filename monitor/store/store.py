@@ -158,6 +158,13 @@ class Store:
         self._update_pending(delivery_id, status="dead", last_error=error,
                              attempts=DeliveryRecord.attempts + 1)
 
+    def oldest_pending_alert_at(self, subscription_id: str) -> datetime | None:
+        with Session(self.engine) as session:
+            query = select(func.min(AlertRecord.created_at)).where(
+                col(AlertRecord.subscription_id) == subscription_id,
+                col(AlertRecord.delivery_id).is_(None))
+            return session.exec(query).first()
+
     def last_delivery_at(self, subscription_id: str) -> datetime | None:
         with Session(self.engine) as session:
             query = select(func.max(DeliveryRecord.created_at)).where(
