@@ -12,6 +12,7 @@ import httpx
 from monitor.classify import KeywordClassifier
 from monitor.compose import Composer
 from monitor.config import Settings, load_config
+from monitor.errors import ConfigError
 from monitor.fetch import HttpFetcher
 from monitor.notify import DigestRenderer, Notifier, build_notifier, default_template_dirs
 from monitor.outbox import OutboxSender
@@ -37,8 +38,16 @@ class Options:
             config_path=Path(config or env.get("MONITOR_CONFIG") or "sources.yaml"),
             state_dir=Path(state or env.get("MONITOR_STATE_DIR") or "state"),
             database_url=env.get("DATABASE_URL") or None,
-            workers=int(env.get("MONITOR_WORKERS") or min(os.cpu_count() or 1, 4)),
-            env=env)
+            workers=_workers(env.get("MONITOR_WORKERS")), env=env)
+
+
+def _workers(value: str | None) -> int:
+    """MONITOR_WORKERS: extraction processes (0 runs extraction in a thread); default cores ≤ 4."""
+    if not value:
+        return min(os.cpu_count() or 1, 4)
+    if not value.isdigit():
+        raise ConfigError([f"MONITOR_WORKERS: expected a number of processes, got '{value}'"])
+    return int(value)
 
 
 class App:

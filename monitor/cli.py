@@ -20,6 +20,7 @@ from monitor.domain import RenderedMessage
 from monitor.errors import ConfigError, MonitorError
 from monitor.export import write_export
 from monitor.logs import setup_logging
+from monitor.outbox import SendReport
 from monitor.pipeline import CheckReport
 from monitor.scheduler import heartbeat_age, run_daemon
 from monitor.store import SourceState
@@ -32,8 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     args = _parser().parse_args(argv)
     setup_logging(args.log_level)
-    options = Options.from_env(args.config, args.state, os.environ)
     try:
+        options = Options.from_env(args.config, args.state, os.environ)
         command: Command = args.command
         return command(args, options)
     except ConfigError as error:
@@ -100,11 +101,14 @@ def cmd_check(args: argparse.Namespace, options: Options) -> int:
 
 
 def _check(args: argparse.Namespace, options: Options) -> int:
-    reports = _with_app(options, lambda app: _check_once(app, args.sources, args.dry_run,
-                                                         args.digests))
+    reports, sent = _with_app(options, lambda app: _check_once(app, args.sources, args.dry_run,
+                                                                args.digests))
     for report in reports:
         print(_describe(report, args.dry_run))
-    return 1 if any(report.error for report in reports) else 0
+    if not args.dry_run:
+        print(f"deliveries: {sent.sent} sent, {sent.retried} to retry, {sent.dead} dead")
+    failed = any(report.error for report in reports) or sent.retried or sent.dead
+    return 1 if failed else 0
 
 
 def _with_app(options: Options, work: Callable[[App], Awaitable[T]]) -> T:
@@ -119,17 +123,17 @@ def _with_app(options: Options, work: Callable[[App], Awaitable[T]]) -> T:
 
 
 async def _check_once(app: App, wanted: list[str], dry_run: bool,
-                      digests: str) -> list[CheckReport]:
+                      digests: str) -> tuple[list[CheckReport], SendReport]:
     unknown = set(wanted) - {source.id for source in app.settings.sources}
     if unknown:
         raise ConfigError([f"unknown source id(s): {', '.join(sorted(unknown))}"])
     sources = [s for s in app.settings.sources if (s.id in wanted if wanted else s.enabled)]
     reports = await asyncio.gather(*(app.checker.check(s, dry_run=dry_run) for s in sources))
-    if not dry_run:
-        now = datetime.now(UTC)
-        app.composer.compose_all(now, which=digests)  # type: ignore[arg-type]
-        await app.sender.send_due(now)
-    return list(reports)
+    if dry_run:
+        return list(reports), SendReport()
+    now = datetime.now(UTC)
+    app.composer.compose_all(now, which=digests)  # type: ignore[arg-type]
+    return list(reports), await app.sender.send_due(now)
 
 
 def _describe(report: CheckReport, dry_run: bool) -> str:

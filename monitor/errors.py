@@ -71,3 +71,11 @@ class DeliveryError(MonitorError):
         self.reason = reason
         self.retryable = retryable
         super().__init__(reason)
+
+
+RETRYABLE_HTTP_STATUSES = frozenset({408, 425, 429})
+
+
+def http_status_retryable(status: int) -> bool:
+    """Whether asking again later may get another answer: 5xx, 408, 425 and 429."""
+    return status >= 500 or status in RETRYABLE_HTTP_STATUSES

@@ -96,3 +96,25 @@ def test_readme_lists_every_command() -> None:
     for command in ("validate", "config schema", "check", "run", "digest --preview", "export",
                     "status", "healthcheck"):
         assert f"`monitor {command}" in readme
+
+
+def test_failed_delivery_is_kept_reported_and_exits_1(
+        config: Path, http_server: FixtureServer, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.portal import TOPIC_POST
+    from tests.smtp_server import free_port
+    text = config.read_text("utf-8").replace("channel: {kind: file}",
+                                             "channel: {kind: smtp, to: [a@example.org]}")
+    config.write_text(text + f"smtp: {{host: 127.0.0.1, port: {free_port()}, security: none}}\n")
+    assert main(["check"]) == 0
+    serve_portal(http_server, [TOPIC_POST, *OLD_POSTS], GB_POSTS, FEED_POSTS)
+    assert main(["check"]) == 1
+    assert "deliveries: 0 sent, 1 to retry, 0 dead" in capsys.readouterr().out
+    assert main(["status"]) == 0
+    assert "deliveries pending: 1" in capsys.readouterr().out
+
+
+def test_bad_worker_count_is_a_clear_error(config: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("MONITOR_WORKERS", "many")
+    assert main(["check"]) == 2
+    assert "MONITOR_WORKERS: expected a number" in capsys.readouterr().err

@@ -6,13 +6,12 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from monitor.domain import Fetched, Validators
-from monitor.errors import FetchError, NotModified
+from monitor.errors import FetchError, NotModified, http_status_retryable
 
-__all__ = ["RETRYABLE_STATUSES", "Fetcher", "check_scheme", "check_status"]
+__all__ = ["Fetcher", "check_scheme", "check_status"]
 
 SCHEMES = frozenset({"http", "https"})
 # Besides every 5xx: the server asks us to come back later.
-RETRYABLE_STATUSES = frozenset({408, 425, 429})
 
 
 class Fetcher(Protocol):
@@ -47,7 +46,7 @@ def check_status(url: str, status: int, phrase: str = "") -> None:
         return
     if status == 304:
         raise NotModified(url)
-    retryable = status >= 500 or status in RETRYABLE_STATUSES
+    retryable = http_status_retryable(status)
     reason = f"HTTP {status} {phrase}".rstrip()
     if 300 <= status < 400:
         reason += " (a redirect without a usable Location header)"

@@ -11,10 +11,9 @@ import httpx
 
 from monitor.config import WebhookChannel
 from monitor.domain import OutboundMessage
-from monitor.errors import DeliveryError
+from monitor.errors import DeliveryError, http_status_retryable
 
 _EXCERPT = 200
-_RETRYABLE_STATUS = frozenset({408, 425, 429})
 
 
 class WebhookNotifier:
@@ -69,7 +68,7 @@ def check_status(response: httpx.Response, label: str) -> None:
     status = response.status_code
     if 200 <= status < 300:
         return
-    retryable = status in _RETRYABLE_STATUS or status >= 500
+    retryable = http_status_retryable(status)
     reason = f"{label}: HTTP {status}: {excerpt(response.text)}"
     raise DeliveryError(reason, retryable=retryable)
 
