@@ -1,12 +1,16 @@
-"""Shared fixtures: a real HTTP server on 127.0.0.1."""
+"""Shared fixtures: a real HTTP server on 127.0.0.1, a migrated SQLite store, a CLI workspace."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
+from monitor.store import Store, make_engine, upgrade_schema
 from tests.fixture_server import FixtureServer
+
+UseConfig = Callable[..., Path]
 
 
 @pytest.fixture
@@ -14,3 +18,25 @@ def http_server() -> Iterator[FixtureServer]:
     server = FixtureServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A Store on a fresh SQLite database, schema made by the real migrations."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'monitor.db'}")
+    upgrade_schema(engine)
+    yield Store(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def use_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> UseConfig:
+    """Write a sources.yaml and point the CLI at it, with state under tmp_path/state."""
+    def write(text: str, workers: int = 0) -> Path:
+        path = tmp_path / "sources.yaml"
+        path.write_text(text, "utf-8")
+        monkeypatch.setenv("MONITOR_CONFIG", str(path))
+        monkeypatch.setenv("MONITOR_STATE_DIR", str(tmp_path / "state"))
+        monkeypatch.setenv("MONITOR_WORKERS", str(workers))
+        return path
+    return write

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import main
+from tests.conftest import UseConfig
 from tests.fixture_server import FixtureServer
 from tests.portal import FEED_POSTS, GB_POSTS, OLD_POSTS, ONE_SOURCE_CONFIG, serve_portal
 
@@ -17,14 +18,9 @@ ROOT = Path(__file__).parents[1]
 
 
 @pytest.fixture
-def config(tmp_path: Path, http_server: FixtureServer, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "sources.yaml"
-    path.write_text(ONE_SOURCE_CONFIG.format(base=http_server.base_url), "utf-8")
-    monkeypatch.setenv("MONITOR_CONFIG", str(path))
-    monkeypatch.setenv("MONITOR_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("MONITOR_WORKERS", "0")
+def config(use_config: UseConfig, http_server: FixtureServer) -> Path:
     serve_portal(http_server, OLD_POSTS, GB_POSTS, FEED_POSTS)
-    return path
+    return use_config(ONE_SOURCE_CONFIG.format(base=http_server.base_url))
 
 
 def test_validate_reports_ok_and_errors(config: Path, capsys: pytest.CaptureFixture[str]) -> None:

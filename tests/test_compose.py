@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,7 +11,7 @@ from monitor.compose import Composer
 from monitor.config import Settings, parse_config
 from monitor.domain import Document, Outcome
 from monitor.notify import DigestRenderer, default_template_dirs
-from monitor.store import CheckIntent, DocumentWrite, Store, make_engine, upgrade_schema
+from monitor.store import CheckIntent, DocumentWrite, Store
 
 CONFIG = """\
 version: 1
@@ -38,14 +36,6 @@ ALERTED = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
 @pytest.fixture
 def settings() -> Settings:
     return parse_config(CONFIG, "sources.yaml", {})
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'monitor.db'}")
-    upgrade_schema(engine)
-    yield Store(engine)
-    engine.dispose()
 
 
 def _alert(store: Store, count: int) -> None:

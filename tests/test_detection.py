@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import main
+from tests.conftest import UseConfig
 from tests.fixture_server import FixtureServer
 from tests.portal import FEED_POSTS, GB_POSTS, OLD_POSTS, OTHER_POST, TOPIC_POST, serve_portal
 
@@ -37,13 +38,8 @@ subscriptions:
 
 
 @pytest.fixture
-def state(tmp_path: Path, http_server: FixtureServer, monkeypatch: pytest.MonkeyPatch) -> Path:
-    config = tmp_path / "sources.yaml"
-    config.write_text(CONFIG.format(base=http_server.base_url), "utf-8")
-    monkeypatch.setenv("MONITOR_CONFIG", str(config))
-    monkeypatch.setenv("MONITOR_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("MONITOR_WORKERS", "0")
-    return tmp_path / "state"
+def state(use_config: UseConfig, http_server: FixtureServer) -> Path:
+    return use_config(CONFIG.format(base=http_server.base_url)).parent / "state"
 
 
 def _check(capsys: pytest.CaptureFixture[str]) -> dict[str, str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import main
+from tests.conftest import UseConfig
 from tests.fixture_server import FixtureServer
 from tests.portal import FEED_POSTS, GB_POSTS, OLD_POSTS, OTHER_POST, TOPIC_POST, serve_portal
 from tests.smtp_server import Recorder, serve
@@ -58,14 +59,10 @@ subscriptions:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path, http_server: FixtureServer, inbox: tuple[Recorder, int],
-              monkeypatch: pytest.MonkeyPatch) -> Path:
-    config = tmp_path / "sources.yaml"
-    config.write_text(CONFIG.format(base=http_server.base_url, smtp_port=inbox[1]), "utf-8")
-    monkeypatch.setenv("MONITOR_CONFIG", str(config))
-    monkeypatch.setenv("MONITOR_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("MONITOR_WORKERS", "1")
-    return tmp_path
+def workspace(use_config: UseConfig, http_server: FixtureServer,
+              inbox: tuple[Recorder, int]) -> Path:
+    text = CONFIG.format(base=http_server.base_url, smtp_port=inbox[1])
+    return use_config(text, workers=1).parent  # real worker processes here
 
 
 def _parts(message: EmailMessage) -> dict[str, str]:

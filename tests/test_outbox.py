@@ -3,29 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import pytest
 
 from monitor.config import WebhookChannel
 from monitor.domain import RenderedMessage
 from monitor.notify import WebhookNotifier
 from monitor.outbox import OutboxSender, RetryPolicy
-from monitor.store import NewDelivery, Store, make_engine, upgrade_schema
+from monitor.store import NewDelivery, Store
 from tests.fixture_server import FixtureServer
 
 NOW = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'monitor.db'}")
-    upgrade_schema(engine)
-    yield Store(engine)
-    engine.dispose()
 
 
 def _queue(store: Store, subscription: str) -> int:
