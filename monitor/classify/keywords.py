@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from monitor.config import Topic
 from monitor.domain import Document, Evidence, Match
-from monitor.text import normalised
 
 SNIPPET_RADIUS = 60
 MAX_EVIDENCE_PER_TERM = 3
@@ -27,7 +26,7 @@ class KeywordClassifier:
         self._topics = tuple(_compile(topic) for topic in topics)
 
     def classify(self, document: Document) -> tuple[Match, ...]:
-        fields = (("title", normalised(document.title)), ("text", normalised(document.text)))
+        fields = (("title", _searchable(document.title)), ("text", _searchable(document.text)))
         return tuple(match for topic in self._topics
                      if (match := _match_topic(topic, fields)) is not None)
 
@@ -39,7 +38,7 @@ def _compile(topic: Topic) -> _CompiledTopic:
 
 def _pattern(term: str) -> re.Pattern[str]:
     """Latin terms must not follow a Latin letter or digit (no 'tokenblockchain'); CJK anywhere."""
-    escaped = re.escape(normalised(term))
+    escaped = re.escape(_searchable(term))
     if term[:1].isascii() and term[:1].isalnum():
         escaped = r"(?<![A-Za-z0-9])" + escaped
     return re.compile(escaped, re.IGNORECASE)
@@ -50,8 +49,8 @@ def _match_topic(topic: _CompiledTopic,
     terms: list[str] = []
     evidence: list[Evidence] = []
     for term, pattern in topic.patterns:
-        found = [Evidence(term, name, _snippet(text, hit.start(), hit.end()))
-                 for name, text in fields for hit in pattern.finditer(text)]
+        found = [Evidence(term, name, snippet) for name, text in fields
+                 for snippet in _snippets(pattern, text)]
         if found:
             terms.append(term)
             evidence.extend(found[:MAX_EVIDENCE_PER_TERM])
@@ -60,9 +59,32 @@ def _match_topic(topic: _CompiledTopic,
     return Match(topic.topic_id, tuple(terms), tuple(evidence))
 
 
+def _snippets(pattern: re.Pattern[str], text: str) -> list[str]:
+    """A snippet around each hit, but none for a hit the previous snippet already shows."""
+    snippets: list[str] = []
+    shown_until = -1
+    for hit in pattern.finditer(text):
+        if hit.start() >= shown_until:
+            snippets.append(_snippet(text, hit.start(), hit.end()))
+            shown_until = hit.end() + SNIPPET_RADIUS
+    return snippets
+
+
 def _snippet(text: str, start: int, end: int) -> str:
     left = max(0, start - SNIPPET_RADIUS)
     right = min(len(text), end + SNIPPET_RADIUS)
     prefix = "…" if left > 0 else ""
     suffix = "…" if right < len(text) else ""
     return f"{prefix}{text[left:right].strip()}{suffix}"
+
+
+# Full-width letters and digits (ｂｌｏｃｋ, ２０２０) read as ASCII; Chinese punctuation stays.
+_FULLWIDTH_ALNUM = {code: code - 0xFEE0 for start, stop in ((0xFF10, 0xFF1A), (0xFF21, 0xFF3B),
+                                                          (0xFF41, 0xFF5B))
+                    for code in range(start, stop)}
+_SPACE = re.compile(r"\s+")
+
+
+def _searchable(text: str) -> str:
+    """The text as matched and quoted: full-width alphanumerics folded, whitespace collapsed."""
+    return _SPACE.sub(" ", text.translate(_FULLWIDTH_ALNUM)).strip()
