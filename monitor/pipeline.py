@@ -31,7 +31,8 @@ from monitor.workers import WorkerPool
 
 log = logging.getLogger("monitor.check")
 
-FOLLOW_CONCURRENCY = 4
+FOLLOW_CONCURRENCY = 4  # detail pages fetched at once per source
+MAX_CONCURRENT_CHECKS = 32  # sources checked at once; × FOLLOW_CONCURRENCY stays under the pool
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,14 @@ class Checker:
         self.fetcher = fetcher
         self.classifier = classifier
         self.pool = pool
+        self._slots = asyncio.Semaphore(MAX_CONCURRENT_CHECKS)
 
     async def check(self, source: SourceConfig, *, dry_run: bool = False) -> CheckReport:
         """Check one source once; never raises for a bad page, feed or network."""
+        async with self._slots:  # waiting here is not counted against the source's timeout
+            return await self._check_now(source, dry_run)
+
+    async def _check_now(self, source: SourceConfig, dry_run: bool) -> CheckReport:
         started = time.monotonic()
         now = datetime.now(UTC)
         intent, skipped = await self._outcome(source, now)
