@@ -133,7 +133,7 @@ async def _check_once(app: App, wanted: list[str], dry_run: bool,
         return list(reports), SendReport()
     now = datetime.now(UTC)
     app.composer.compose_all(now, which=digests)  # type: ignore[arg-type]
-    return list(reports), await app.sender.send_due(now)
+    return list(reports), await app.sender.send_due()
 
 
 def _describe(report: CheckReport, dry_run: bool) -> str:

@@ -33,9 +33,12 @@ class Composer:
         """Compose for every subscription: immediate ones always, digests per `which`."""
         made = 0
         for sub in self.settings.subscriptions:
-            if sub.mode == "immediate" or which == "all" or (
-                    which == "due" and self.digest_due(sub, now)):
-                made += self.compose(sub, now)
+            try:
+                if sub.mode == "immediate" or which == "all" or (
+                        which == "due" and self.digest_due(sub, now)):
+                    made += self.compose(sub, now)
+            except Exception:  # one broken template or query must not hold back the others
+                log.exception("composing for %s failed; its alerts stay pending", sub.id)
         return made
 
     def compose(self, subscription: Subscription, now: datetime) -> int:
@@ -57,7 +60,7 @@ class Composer:
         since = (self.store.last_delivery_at(subscription.id)
                  or self.store.oldest_pending_alert_at(subscription.id))
         if since is None:
-            return subscription.send_empty
+            return False  # nothing owed and nothing sent yet: wait for the schedule
         trigger = CronTrigger.from_crontab(subscription.schedule,
                                            timezone=ZoneInfo(subscription.timezone))
         next_fire: datetime | None = trigger.get_next_fire_time(None, since)

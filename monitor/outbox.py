@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Mapping
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from monitor.domain import OutboundMessage
 from monitor.errors import DeliveryError
@@ -17,6 +18,10 @@ from monitor.store import DeliveryRow, Store
 log = logging.getLogger("monitor.deliver")
 
 LEASE = timedelta(minutes=10)  # how long a claimed message is kept from other senders
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -45,60 +50,70 @@ class SendReport:
 class OutboxSender:
     """Sends what is due, oldest first per subscription; each channel fails on its own.
 
+    Every claim and mark reads the clock afresh (a pass may take minutes) and carries the pass's
+    token, so a sender whose lease lapsed can neither mark nor cut short another's claim.
     Messages of a subscription no longer in the config are kept, never sent or dropped.
     """
 
     def __init__(self, store: Store, notifiers: Mapping[str, Notifier],
-                 policy: RetryPolicy | None = None, lease: timedelta = LEASE) -> None:
+                 policy: RetryPolicy | None = None, lease: timedelta = LEASE,
+                 clock: Callable[[], datetime] = _utc_now) -> None:
         self.store = store
         self.notifiers = notifiers
         self.policy = policy or RetryPolicy()
         self.lease = lease
+        self.clock = clock
         self._lock = asyncio.Lock()
 
-    async def send_due(self, now: datetime) -> SendReport:
+    async def send_due(self) -> SendReport:
         """Send every due message; one pass at a time in this process, claims across them."""
         report = SendReport()
+        token = uuid.uuid4().hex
         async with self._lock:
-            await asyncio.gather(*(self._drain(subscription_id, notifier, now, report)
+            await asyncio.gather(*(self._drain(subscription_id, notifier, token, report)
                                    for subscription_id, notifier in self.notifiers.items()))
         return report
 
-    async def _drain(self, subscription_id: str, notifier: Notifier, now: datetime,
+    async def _drain(self, subscription_id: str, notifier: Notifier, token: str,
                      report: SendReport) -> None:
         """Send the subscription's messages in order until one fails or none is due."""
-        while (row := self.store.claim_next(subscription_id, now, self.lease)) is not None:
-            if not await self._send(row, notifier, now, report):
-                return
+        try:
+            while (row := self.store.claim_next(subscription_id, self.clock(), self.lease,
+                                                token)) is not None:
+                if not await self._send(row, notifier, token, report):
+                    return
+        except Exception:  # the database failing for one subscription stops only that one
+            log.exception("sending for %s failed unexpectedly", subscription_id)
 
-    async def _send(self, row: DeliveryRow, notifier: Notifier, now: datetime,
+    async def _send(self, row: DeliveryRow, notifier: Notifier, token: str,
                     report: SendReport) -> bool:
         try:
             await notifier.send(_outbound(row))
         except DeliveryError as error:
-            self._failed(row, error, now, report)
+            self._failed(row, error, token, report)
             return False
         except Exception as error:  # a notifier bug must not stop the others
             log.exception("delivery %s: unexpected error", row.id)
-            self._failed(row, DeliveryError(repr(error), retryable=True), now, report)
+            self._failed(row, DeliveryError(repr(error), retryable=True), token, report)
             return False
-        self.store.mark_sent(row.id, now)
+        if not self.store.mark_sent(row.id, token, self.clock()):
+            log.warning("delivery %s was sent after its lease lapsed", row.id)
         report.sent += 1
         log.info("delivered %s to %s", row.id, row.subscription_id,
                  extra={"delivery": row.id, "subscription": row.subscription_id})
         return True
 
-    def _failed(self, row: DeliveryRow, error: DeliveryError, now: datetime,
+    def _failed(self, row: DeliveryRow, error: DeliveryError, token: str,
                 report: SendReport) -> None:
         attempts = row.attempts + 1
         if error.retryable and attempts < self.policy.max_attempts:
-            retry_at = now + self.policy.delay(row.attempts)
-            self.store.mark_retry(row.id, error.reason, retry_at)
+            retry_at = self.clock() + self.policy.delay(row.attempts)
+            self.store.mark_retry(row.id, token, error.reason, retry_at)
             report.retried += 1
             log.warning("delivery %s failed (attempt %d), retry at %s: %s", row.id, attempts,
                         retry_at.isoformat(timespec="seconds"), error.reason)
         else:
-            self.store.mark_dead(row.id, error.reason)
+            self.store.mark_dead(row.id, token, error.reason)
             report.dead += 1
             log.error("delivery %s dead after %d attempt(s): %s", row.id, attempts,
                       error.reason)

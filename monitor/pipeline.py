@@ -32,6 +32,7 @@ from monitor.workers import WorkerPool
 log = logging.getLogger("monitor.check")
 
 FOLLOW_CONCURRENCY = 4  # detail pages fetched at once per source
+MAX_FOLLOW_FAILURES = 5  # checks in a row a page may fail before its list entry stands for it
 MAX_CONCURRENT_CHECKS = 32  # sources checked at once; × FOLLOW_CONCURRENCY stays under the pool
 
 
@@ -75,9 +76,17 @@ class Checker:
             alerts = 0 if dry_run else self.store.apply_check(intent)
         except StoreError as error:
             intent, alerts = CheckIntent(source.id, Outcome.ERROR, now, error=str(error)), 0
+            self._record_failure(intent)
         report = _report(intent, alerts, skipped, time.monotonic() - started)
         _log(report)
         return report
+
+    def _record_failure(self, intent: CheckIntent) -> None:
+        """Record an error outcome on its own, if the database takes it."""
+        try:
+            self.store.apply_check(intent)
+        except StoreError:
+            log.exception("could not record the failed check of %s", intent.source_id)
 
     async def _outcome(self, source: SourceConfig, now: datetime) -> tuple[CheckIntent, int]:
         """What the check found, every failure turned into an error outcome."""
@@ -95,14 +104,16 @@ class Checker:
         fetched = await self._fetch(source, source.url, self.store.validators(source.url))
         items = await self.pool.run(extract_items, fetched, source)
         known = self.store.known_documents(item.url for item in items)
-        documents, skipped = await self._documents(source, decide_items(source.id, items, known))
         alerting = self._alerting(source)
+        decisions = decide_items(source.id, items, known)
+        documents, failed = await self._documents(source, decisions, alerting)
         writes = tuple(self._write(doc, decision, alerting) for doc, decision in documents)
-        # Items skipped (a detail page failed) are tried again next time: keep no validators,
-        # or a 304 would hide them, and keep the baseline open.
-        validators = {} if skipped else {source.url: fetched.validators}
+        # Items whose page failed are tried again next time: keep no validators, or a 304
+        # would hide them, and keep the baseline open.
+        validators = {} if failed else {source.url: fetched.validators}
         return CheckIntent(source.id, check_outcome(writes), now, validators=validators,
-                           writes=writes, complete=not skipped), skipped
+                           writes=writes, complete=not failed,
+                           follow_failures=tuple(failed)), len(failed)
 
     async def _fetch(self, source: SourceConfig, url: str,
                      validators: Validators | None = None) -> Fetched:
@@ -114,18 +125,29 @@ class Checker:
         return not source.baseline or self.store.source_state(source.id).baseline_done
 
     async def _documents(self, source: SourceConfig, decisions: Sequence[ItemDecision],
-                         ) -> tuple[list[tuple[Document, ItemDecision]], int]:
+                         alerting: bool) -> tuple[list[tuple[Document, ItemDecision]],
+                                                  list[tuple[str, str]]]:
+        """Documents for the new and re-checked items, and (url, reason) of pages that failed."""
         todo = [d for d in decisions if d.change is not ItemChange.UNCHANGED]
         if not source.follow:
-            return [(_document_from_item(d.item, source), d) for d in todo], 0
+            return [(_document_from_item(d.item, source), d) for d in todo], []
+        failures = self.store.follow_failures(d.item.url for d in todo)
         limit = asyncio.Semaphore(FOLLOW_CONCURRENCY)
         results = await asyncio.gather(*(self._follow(source, d, limit) for d in todo))
-        done = [(doc, d) for doc, d in zip(results, todo, strict=True) if doc is not None]
-        return done, len(todo) - len(done)
+        documents: list[tuple[Document, ItemDecision]] = []
+        failed: list[tuple[str, str]] = []
+        for decision, (followed, reason) in zip(todo, results, strict=True):
+            if followed is not None:
+                documents.append((followed, decision))
+            elif not _give_up(decision, failures, alerting, source, reason):
+                failed.append((decision.item.url, reason))
+            elif decision.change is ItemChange.NEW:
+                documents.append((_document_from_item(decision.item, source), decision))
+        return documents, failed
 
     async def _follow(self, source: SourceConfig, decision: ItemDecision,
-                      limit: asyncio.Semaphore) -> Document | None:
-        """Fetch an item's page for its full text; a broken page is skipped, tried next time."""
+                      limit: asyncio.Semaphore) -> tuple[Document | None, str]:
+        """Fetch an item's page for its full text; a broken page gives None and the reason."""
         item = decision.item
         try:
             async with limit:
@@ -133,15 +155,15 @@ class Checker:
             article = await self.pool.run(extract_article, fetched.body, fetched.content_type,
                                           fetched.url)
         except MonitorError as error:
-            log.warning("skipped item %s of %s: %s", item.url, source.id, error)
-            return None
-        except Exception:  # a library failure on one odd page skips that page only
-            log.exception("skipped item %s of %s: unexpected error", item.url, source.id)
-            return None
+            log.warning("could not read item %s of %s: %s", item.url, source.id, error)
+            return None, str(error)
+        except Exception as error:  # a library failure on one odd page skips that page only
+            log.exception("could not read item %s of %s: unexpected error", item.url, source.id)
+            return None, f"unexpected: {error!r}"
         merged = replace(item, title=article.title or item.title, text=article.text,
                          published=item.published or article.published,
                          language=article.language or item.language)
-        return _document_from_item(merged, source)
+        return _document_from_item(merged, source), ""
 
     def _write(self, document: Document, decision: ItemDecision,
                alerting: bool) -> DocumentWrite:
@@ -155,6 +177,18 @@ class Checker:
         matches = self.classifier.classify(document)
         owed = subscribers(document, matches, self.settings.subscriptions) if alerting else ()
         return DocumentWrite(document, item_hash(decision.item), known_id, change, matches, owed)
+
+
+def _give_up(decision: ItemDecision, failures: dict[str, int], alerting: bool,
+             source: SourceConfig, reason: str) -> bool:
+    """Whether to stop retrying a page: during the baseline (it alerts nothing anyway) or after
+    MAX_FOLLOW_FAILURES checks. A new item is then recorded from its list entry."""
+    attempts = failures.get(decision.item.url, 0) + 1
+    if alerting and attempts < MAX_FOLLOW_FAILURES:
+        return False
+    log.warning("gave up reading %s of %s after %d attempt(s) (%s); recorded from its list entry",
+                decision.item.url, source.id, attempts, reason)
+    return True
 
 
 def _document_from_item(item: Item, source: SourceConfig) -> Document:

@@ -37,8 +37,8 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stopping.set)
-        self.app.composer.compose_all(datetime.now(UTC), which="due")  # digests missed while down
         self._schedule()
+        self.scheduler.add_job(self.catch_up, id="catch-up")  # digests missed while down
         self.scheduler.start()
         log.info("running: %d source(s), %d subscription(s)", len(self.app.settings.sources),
                  len(self.app.settings.subscriptions))
@@ -90,6 +90,14 @@ class Daemon:
         except Exception:
             log.exception("check of %s failed unexpectedly", source.id)
 
+    async def catch_up(self) -> None:
+        self._tracked()
+        try:
+            if self.app.composer.compose_all(datetime.now(UTC), which="due"):
+                await self.send()
+        except Exception:
+            log.exception("catching up on missed digests failed")
+
     async def digest(self, subscription: Subscription) -> None:
         self._tracked()
         try:
@@ -101,7 +109,7 @@ class Daemon:
     async def send(self) -> None:
         self._tracked()
         try:
-            await self.app.sender.send_due(datetime.now(UTC))
+            await self.app.sender.send_due()
             write_heartbeat(self.app.options.state_dir)
         except Exception:
             log.exception("sending the outbox failed unexpectedly")

@@ -79,11 +79,13 @@ def test_dates_are_shown_in_the_subscribers_timezone(settings: Settings, store: 
     published = datetime(2024, 6, 12, tzinfo=ZoneInfo("Asia/Shanghai"))  # a portal's date
     doc = Document("https://gov.example/p.html", "portal", "区块链", "区块链", published, "zh", "h")
     store.apply_check(CheckIntent("portal", Outcome.NEW, ALERTED, writes=(
-        DocumentWrite(doc, "i", None, "new", (), ("morning",)),)))
+        DocumentWrite(doc, "i", None, "new", (), ("morning", "instant")),)))
     _composer(settings, store).compose(settings.subscriptions[0], ALERTED)
     (delivery,) = store.deliveries()
     assert "2024-06-12" in delivery.message.text and "2024-06-11" not in delivery.message.text
     assert "2026-03-02 07:30 CST" in delivery.message.text, "generated at, local time"
+    _composer(settings, store).compose(settings.subscriptions[1], ALERTED)  # a UTC subscriber
+    assert "2024-06-12" in store.deliveries()[-1].message.text, "a date-only date stays put"
 
 
 def test_no_empty_digest_unless_asked(settings: Settings, store: Store) -> None:

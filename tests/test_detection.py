@@ -66,16 +66,28 @@ def test_item_whose_page_failed_is_retried_even_when_the_list_answers_304(
     assert _delivered(state) == [TOPIC_POST.title]
 
 
-def test_baseline_stays_open_until_every_item_was_read(
+def test_a_page_failing_during_the_baseline_neither_blocks_it_nor_alerts_later(
         state: Path, http_server: FixtureServer, capsys: pytest.CaptureFixture[str]) -> None:
     posts = [TOPIC_POST, *OLD_POSTS]
     serve_portal(http_server, posts, GB_POSTS, FEED_POSTS)
     http_server.set(f"/zcwj/{TOPIC_POST.slug}.html", "busy", status=503)
-    _check(capsys)
+    assert "3 new" in _check(capsys)["portal"], "recorded from its list entry"
     serve_portal(http_server, posts, GB_POSTS, FEED_POSTS)
-    assert "1 new" in _check(capsys)["portal"]
     assert _check(capsys)["portal"].startswith("not-modified")
     assert _delivered(state) == [], "documents that existed before the baseline never alert"
+
+
+def test_a_page_that_never_loads_is_given_up_after_five_checks(
+        state: Path, http_server: FixtureServer, capsys: pytest.CaptureFixture[str]) -> None:
+    serve_portal(http_server, OLD_POSTS, GB_POSTS, FEED_POSTS)
+    _check(capsys)
+    serve_portal(http_server, [TOPIC_POST, *OLD_POSTS], GB_POSTS, FEED_POSTS)
+    http_server.set(f"/zcwj/{TOPIC_POST.slug}.html", "gone", status=404)
+    for _ in range(4):
+        assert _check(capsys)["portal"].startswith("unchanged (0 new")
+    assert _check(capsys)["portal"].startswith("new (1 new, 0 changed, 1 alerts)")
+    assert _delivered(state) == [TOPIC_POST.title], "alerted on its list entry's title"
+    assert _check(capsys)["portal"].startswith("not-modified"), "and the list is 304 again"
 
 
 def test_a_url_listed_by_two_sources_is_not_a_change(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -157,7 +158,7 @@ def _view(item: DigestItem, zone: ZoneInfo) -> ItemView:
     evidence = tuple(EvidenceView(e.term, e.field, highlight(e.snippet, e.term))
                      for e in item.evidence)
     terms = tuple(dict.fromkeys(e.term for e in item.evidence))
-    published = item.published.astimezone(zone).strftime("%Y-%m-%d") if item.published else ""
+    published = _display_date(item.published, zone) if item.published else ""
     return ItemView(item.url, item.title, item.source_name, published, item.change,
                     item.topics, terms, evidence)
 
@@ -183,6 +184,19 @@ def _evidence_payload(evidence: Evidence) -> dict[str, object]:
 def _change_word(items: tuple[DigestItem, ...]) -> str:
     changes = {item.change for item in items}
     return changes.pop() if len(changes) == 1 else "new or changed"
+
+
+# Portals give dates without a time; those are stored as midnight in the source's timezone
+# (Asia/Shanghai until sources get their own timezone setting).
+_DATE_ONLY_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def _display_date(published: datetime, zone: ZoneInfo) -> str:
+    """A date-only publication date as its calendar date; a timed one in the reader's zone."""
+    at_source = published.astimezone(_DATE_ONLY_ZONE)
+    if at_source.timetz().replace(tzinfo=None) == time(0):
+        return at_source.strftime("%Y-%m-%d")
+    return published.astimezone(zone).strftime("%Y-%m-%d")
 
 
 def _display_time(digest: Digest) -> str:

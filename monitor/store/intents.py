@@ -42,6 +42,7 @@ class CheckIntent:
     validators: dict[str, Validators] = field(default_factory=dict)
     writes: tuple[DocumentWrite, ...] = ()
     complete: bool = True  # False when items were skipped: the baseline is not done yet
+    follow_failures: tuple[tuple[str, str], ...] = ()  # (url, reason) of pages that failed
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,18 @@ class DeliveryRecord(SQLModel, table=True):
     html: str = Field(sa_column=Column(Text, nullable=False))
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     attempts: int = 0
-    next_attempt_at: datetime
+    next_attempt_at: datetime  # while claimed: when the claim's lease ends
+    claimed_by: str | None = Field(default=None, max_length=32)  # the sender holding the lease
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime
     sent_at: datetime | None = None
+
+
+class FollowFailureRecord(SQLModel, table=True):
+    """An item whose page could not be fetched yet: tried again at each check, up to a limit."""
+
+    url: str = Field(primary_key=True, max_length=2048)
+    source_id: str = Field(max_length=100)
+    failures: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    first_failed_at: datetime

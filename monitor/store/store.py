@@ -28,6 +28,7 @@ from monitor.store.records import (
     AlertRecord,
     DeliveryRecord,
     DocumentRecord,
+    FollowFailureRecord,
     HttpCacheRecord,
     MatchRecord,
     SourceStateRecord,
@@ -80,6 +81,7 @@ class Store:
             with Session(self.engine) as session, session.begin():
                 alerts = sum(_write_document(session, write, intent.checked_at)
                              for write in intent.writes)
+                _save_follow_failures(session, intent)
                 _save_validators(session, intent.validators, intent.checked_at)
                 _update_source(session, intent)
             return alerts
@@ -120,12 +122,13 @@ class Store:
         except _AlreadyCarried:
             return None
 
-    def claim_next(self, subscription_id: str, now: datetime,
-                   lease: timedelta) -> DeliveryRow | None:
-        """The subscription's oldest pending message if it is due, leased to this caller.
+    def claim_next(self, subscription_id: str, now: datetime, lease: timedelta,
+                   token: str) -> DeliveryRow | None:
+        """The subscription's oldest pending message if it is due, leased to `token`.
 
-        Only the oldest is ever due, so messages go out in order; the lease (a later
-        next_attempt_at) keeps other processes off it, and lapses if this one dies mid-send.
+        Only the oldest is ever due, so messages go out in order. The lease (a later
+        next_attempt_at, and claimed_by) keeps other senders off it and lapses if this one dies
+        mid-send; only the lease holder can then mark the message.
         """
         with Session(self.engine) as session, session.begin():
             head = session.exec(select(DeliveryRecord).where(
@@ -136,7 +139,8 @@ class Store:
                 return None
             claimed = session.execute(update(DeliveryRecord).where(
                 col(DeliveryRecord.id) == head.id, col(DeliveryRecord.status) == "pending",
-                col(DeliveryRecord.next_attempt_at) <= now).values(next_attempt_at=now + lease))
+                col(DeliveryRecord.next_attempt_at) <= now,
+            ).values(next_attempt_at=now + lease, claimed_by=token))
             return _delivery(head) if _rowcount(claimed) == 1 else None
 
     def deliveries(self, status: str | None = None) -> list[DeliveryRow]:
@@ -146,17 +150,20 @@ class Store:
                 query = query.where(col(DeliveryRecord.status) == status)
             return [_delivery(row) for row in session.exec(query).all()]
 
-    def mark_sent(self, delivery_id: int, now: datetime) -> None:
-        self._update_pending(delivery_id, status="sent", sent_at=now, last_error=None,
-                             attempts=DeliveryRecord.attempts + 1)
+    def mark_sent(self, delivery_id: int, token: str, now: datetime) -> bool:
+        """Record a send; False (nothing written) if `token` no longer holds the lease."""
+        return self._update_claimed(delivery_id, token, status="sent", sent_at=now,
+                                    last_error=None, attempts=DeliveryRecord.attempts + 1)
 
-    def mark_retry(self, delivery_id: int, error: str, next_attempt_at: datetime) -> None:
-        self._update_pending(delivery_id, last_error=error, next_attempt_at=next_attempt_at,
-                             attempts=DeliveryRecord.attempts + 1)
+    def mark_retry(self, delivery_id: int, token: str, error: str,
+                   next_attempt_at: datetime) -> bool:
+        return self._update_claimed(delivery_id, token, last_error=error, claimed_by=None,
+                                    next_attempt_at=next_attempt_at,
+                                    attempts=DeliveryRecord.attempts + 1)
 
-    def mark_dead(self, delivery_id: int, error: str) -> None:
-        self._update_pending(delivery_id, status="dead", last_error=error,
-                             attempts=DeliveryRecord.attempts + 1)
+    def mark_dead(self, delivery_id: int, token: str, error: str) -> bool:
+        return self._update_claimed(delivery_id, token, status="dead", last_error=error,
+                                    attempts=DeliveryRecord.attempts + 1)
 
     def oldest_pending_alert_at(self, subscription_id: str) -> datetime | None:
         with Session(self.engine) as session:
@@ -171,11 +178,23 @@ class Store:
                 col(DeliveryRecord.subscription_id) == subscription_id)
             return session.exec(query).first()
 
-    def _update_pending(self, delivery_id: int, **values: Any) -> None:
+    def _update_claimed(self, delivery_id: int, token: str, **values: Any) -> bool:
         with Session(self.engine) as session, session.begin():
-            session.execute(update(DeliveryRecord).where(
-                col(DeliveryRecord.id) == delivery_id,
-                col(DeliveryRecord.status) == "pending").values(**values))
+            result = session.execute(update(DeliveryRecord).where(
+                col(DeliveryRecord.id) == delivery_id, col(DeliveryRecord.status) == "pending",
+                col(DeliveryRecord.claimed_by) == token).values(**values))
+            return _rowcount(result) == 1
+
+    # --- items whose page failed ------------------------------------------------------
+
+    def follow_failures(self, urls: Iterable[str]) -> dict[str, int]:
+        """How many checks in a row failed to fetch each of these pages (absent: none)."""
+        wanted = list(urls)
+        if not wanted:
+            return {}
+        with Session(self.engine) as session:
+            query = select(FollowFailureRecord).where(col(FollowFailureRecord.url).in_(wanted))
+            return {row.url: row.failures for row in session.exec(query)}
 
     # --- export -----------------------------------------------------------------------
 
@@ -196,9 +215,10 @@ class Store:
 
 def _write_document(session: Session, write: DocumentWrite, now: datetime) -> int:
     """Insert or update one document with its matches and alerts; returns alerts made."""
-    document_id = _id(_document_record(session, write, now))
-    if write.change == "unchanged":
+    record = _document_record(session, write, now)
+    if record is None or write.change == "unchanged":
         return 0
+    document_id = _id(record)
     if write.document_id is not None:
         session.execute(delete(MatchRecord).where(col(MatchRecord.document_id) == document_id))
     for match in write.matches:
@@ -211,8 +231,16 @@ def _write_document(session: Session, write: DocumentWrite, now: datetime) -> in
     return len(write.alert_subscriptions)
 
 
-def _document_record(session: Session, write: DocumentWrite, now: datetime) -> DocumentRecord:
-    """The document's row, created or updated from `write`, flushed so it has an id."""
+def _document_record(session: Session, write: DocumentWrite,
+                     now: datetime) -> DocumentRecord | None:
+    """The document's row, created or updated from `write` and flushed so it has an id.
+
+    None when the document is new to this check but another source stored it meanwhile:
+    it is theirs (the first to find a URL owns it), and nothing is written.
+    """
+    if write.document_id is None and session.exec(select(DocumentRecord.id).where(
+            col(DocumentRecord.url) == write.document.url)).first() is not None:
+        return None
     record = session.get(DocumentRecord, write.document_id) if write.document_id else None
     if record is None:
         record = DocumentRecord(url=write.document.url, first_seen_at=now, source_id="",
@@ -225,6 +253,20 @@ def _document_record(session: Session, write: DocumentWrite, now: datetime) -> D
     session.add(record)
     session.flush()
     return record
+
+
+def _save_follow_failures(session: Session, intent: CheckIntent) -> None:
+    """Count this check's failed pages; forget the failures of pages now stored."""
+    stored = [write.document.url for write in intent.writes]
+    if stored:
+        session.execute(delete(FollowFailureRecord).where(
+            col(FollowFailureRecord.url).in_(stored)))
+    for url, error in intent.follow_failures:
+        record = session.get(FollowFailureRecord, url) or FollowFailureRecord(
+            url=url, source_id=intent.source_id, first_failed_at=intent.checked_at)
+        record.failures += 1
+        record.last_error = error
+        session.add(record)
 
 
 def _save_validators(session: Session, validators: dict[str, Validators], now: datetime) -> None:
