@@ -54,9 +54,11 @@ async def handle(portal: Portal, reader: asyncio.StreamReader,
             if path == "/publish":
                 portal.extra = {i: 1 for i in range(portal.sources // 10)}
                 status, body, etag = 200, b"ok", ""
+            elif path == "/robots.txt":  # none: every path may be fetched
+                status, body, etag = 404, b"", ""
             else:
                 status, body, etag = portal.answer(path, headers.get("if-none-match"))
-            reason = "OK" if status == 200 else "Not Modified"
+            reason = {200: "OK", 304: "Not Modified"}.get(status, "Not Found")
             extra = f"ETag: {etag}\r\n" if etag else ""
             writer.write(f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/html; charset=utf-8"
                          f"\r\n{extra}Content-Length: {len(body)}\r\n\r\n".encode() + body)

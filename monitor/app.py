@@ -13,7 +13,8 @@ from monitor.classify import KeywordClassifier
 from monitor.compose import Composer
 from monitor.config import Settings, load_config
 from monitor.errors import ConfigError
-from monitor.fetch import HttpFetcher
+from monitor.fetch import Fetcher, HttpFetcher, PoliteFetcher
+from monitor.health import HealthMonitor
 from monitor.notify import DigestRenderer, Notifier, build_notifier, default_template_dirs
 from monitor.outbox import OutboxSender
 from monitor.pipeline import Checker
@@ -41,6 +42,15 @@ class Options:
             workers=_workers(env.get("MONITOR_WORKERS")), env=env)
 
 
+def _fetcher(settings: Settings) -> Fetcher:
+    """One fetcher for every source, so that per-host limits hold across sources."""
+    defaults = settings.defaults
+    http = HttpFetcher(user_agent=defaults.user_agent, max_body=defaults.max_body)
+    return PoliteFetcher(http, user_agent=defaults.user_agent,
+                         concurrency=defaults.per_host_concurrency,
+                         delay=defaults.per_host_delay.total_seconds(), retries=defaults.retries)
+
+
 def _workers(value: str | None) -> int:
     """MONITOR_WORKERS: extraction processes (0 runs extraction in a thread); default cores ≤ 4."""
     if not value:
@@ -61,12 +71,13 @@ class App:
         upgrade_schema(self.engine)
         self.store = Store(self.engine)
         self.pool = WorkerPool(options.workers)
-        self.fetcher = HttpFetcher(user_agent=settings.defaults.user_agent,
-                                   max_body=settings.defaults.max_body)
+        self.fetcher = _fetcher(settings)
         self.http = httpx.AsyncClient(headers={"User-Agent": settings.defaults.user_agent})
+        renderer = DigestRenderer(self.template_dirs())
         self.checker = Checker(settings, self.store, self.fetcher,
-                               KeywordClassifier(settings.topics), self.pool)
-        self.composer = Composer(settings, self.store, DigestRenderer(self.template_dirs()))
+                               KeywordClassifier(settings.topics), self.pool,
+                               health=HealthMonitor(settings, renderer))
+        self.composer = Composer(settings, self.store, renderer)
         self.sender = OutboxSender(self.store, self._notifiers())
 
     @classmethod

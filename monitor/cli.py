@@ -10,20 +10,24 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
 from monitor.app import App, Options
-from monitor.config import json_schema, load_config
+from monitor.backfill import BackfillProgress, backfill, print_progress
+from monitor.config import HtmlListSource, json_schema, load_config
 from monitor.domain import RenderedMessage
 from monitor.errors import ConfigError, MonitorError
 from monitor.export import write_export
+from monitor.fetch import HttpFetcher
 from monitor.logs import setup_logging
 from monitor.outbox import SendReport
 from monitor.pipeline import CheckReport
+from monitor.probe import ProbeReport, describe, probe
 from monitor.scheduler import heartbeat_age, run_daemon
 from monitor.store import SourceState
+from monitor.workers import WorkerPool
 
 Command = Callable[[argparse.Namespace, Options], int]
 T = TypeVar("T")
@@ -59,6 +63,16 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--dry-run", action="store_true", help="write and send nothing")
     check.add_argument("--digests", choices=["all", "due", "none"], default="all",
                        help="digests to compose: all pending (default), due by schedule, none")
+    probe_source = _add(commands, "test-source", cmd_test_source,
+                        "show what a source yields: items, fields, charset, timings")
+    probe_source.add_argument("source", metavar="SOURCE")
+    probe_source.add_argument("--follow", type=int, default=3, metavar="N",
+                              help="item pages to read when the source follows (default 3)")
+    history = _add(commands, "backfill", cmd_backfill,
+                   "store a source's older pages (pagination) without alerting")
+    history.add_argument("source", metavar="SOURCE")
+    history.add_argument("--since", required=True, type=date.fromisoformat, metavar="DATE",
+                         help="oldest publication date to keep, YYYY-MM-DD")
     _add(commands, "run", cmd_run, "run the daemon until SIGTERM or SIGINT")
     digest = _add(commands, "digest", cmd_digest, "show the digest a subscription would get")
     digest.add_argument("--preview", required=True, metavar="SUBSCRIPTION")
@@ -148,6 +162,41 @@ def _describe(report: CheckReport, dry_run: bool) -> str:
     return line
 
 
+def cmd_test_source(args: argparse.Namespace, options: Options) -> int:
+    settings = load_config(options.config_path, options.env or {})
+    source = next((s for s in settings.sources if s.id == args.source), None)
+    if source is None:
+        raise ConfigError([f"unknown source id: {args.source}"])
+    timeout = (source.timeout or settings.defaults.timeout).total_seconds()
+
+    async def run() -> ProbeReport:
+        fetcher = HttpFetcher(user_agent=settings.defaults.user_agent,
+                              max_body=settings.defaults.max_body)
+        pool = WorkerPool(0)
+        try:
+            return await probe(source, fetcher, pool, timeout=timeout, follow=args.follow)
+        finally:
+            await fetcher.aclose()
+            pool.close()
+
+    report = asyncio.run(run())
+    print(describe(report))
+    return 1 if report.error else 0
+
+
+def cmd_backfill(args: argparse.Namespace, options: Options) -> int:
+    async def run(app: App) -> BackfillProgress:
+        source = next((s for s in app.settings.sources if s.id == args.source), None)
+        if not isinstance(source, HtmlListSource):
+            raise ConfigError([f"backfill needs an html-list source id, got '{args.source}'"])
+        return await backfill(app, source, args.since, print_progress)
+
+    progress = _with_app(options, run)
+    print(f"\n{args.source}: {progress.pages} page(s), {progress.items} items, "
+          f"{progress.stored} new documents stored (no alerts)")
+    return 0
+
+
 def cmd_run(_args: argparse.Namespace, options: Options) -> int:
     _with_app(options, run_daemon)
     return 0
@@ -196,6 +245,10 @@ def _source_line(source_id: str, state: SourceState | None) -> str:
     line = (f"{source_id}: {state.last_outcome} at "
             f"{state.last_checked_at.isoformat(timespec='seconds')}, "
             f"{state.consecutive_failures} failure(s) in a row")
+    if state.health.failing:
+        line += ", FAILING"
+    if state.health.quiet_since:
+        line += f", quiet since {state.health.quiet_since.isoformat(timespec='seconds')}"
     return line + (f"\n  last error: {state.last_error}" if state.last_error else "")
 
 

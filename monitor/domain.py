@@ -135,3 +135,27 @@ class OutboundMessage:
     subscription_id: str
     message: RenderedMessage
     created_at: datetime
+
+
+class HealthEvent(StrEnum):
+    """What operators are told about a source."""
+
+    FAILING = "failing"  # max_failures checks in a row failed
+    RECOVERED = "recovered"  # a failing source checked fine again
+    QUIET = "quiet"  # no new item for longer than expect_every
+
+
+@dataclass(frozen=True)
+class OperatorNotice:
+    """One message to operators about one source's health."""
+
+    event: HealthEvent
+    source_id: str
+    source_name: str
+    url: str
+    failures: int
+    error: str | None
+    last_success_at: datetime | None
+    last_new_at: datetime | None
+    generated_at: datetime
+    timezone: str = "UTC"

@@ -31,10 +31,12 @@ class ConfigError(MonitorError):
 class FetchError(MonitorError):
     """A URL could not be fetched."""
 
-    def __init__(self, url: str, reason: str, *, retryable: bool = True) -> None:
+    def __init__(self, url: str, reason: str, *, retryable: bool = True,
+                 retry_after: float | None = None) -> None:
         self.url = url
         self.reason = reason
         self.retryable = retryable
+        self.retry_after = retry_after  # seconds the server asked us to wait (Retry-After)
         super().__init__(f"{url}: {reason}")
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from monitor.classify import KeywordClassifier
-from monitor.config import Settings
+from monitor.config import Defaults, Settings
 from monitor.detect import (
     ItemChange,
     ItemDecision,
@@ -22,10 +22,14 @@ from monitor.detect import (
     text_hash,
 )
 from monitor.domain import Document, Fetched, Item, Outcome, Validators
-from monitor.errors import MonitorError, NotModified, StoreError
-from monitor.fetch import Fetcher
+from monitor.errors import FetchError, MonitorError, NotModified, StoreError
+from monitor.fetch import Fetcher, FetchPolicy
+from monitor.fetch.safety import link_refusal
+from monitor.health import HealthMonitor
 from monitor.sources import SourceConfig, detect_language, extract_article, extract_items
-from monitor.store import CheckIntent, DocumentWrite, Store
+from monitor.sources.sitemap import SitemapIndex
+from monitor.sources.urls import unique_by_url
+from monitor.store import CheckIntent, DocumentWrite, SourceState, Store
 from monitor.text import without_controls
 from monitor.workers import WorkerPool
 
@@ -55,12 +59,14 @@ class Checker:
     """Checks sources: owns no state of its own; everything lasting goes to the store."""
 
     def __init__(self, settings: Settings, store: Store, fetcher: Fetcher,
-                 classifier: KeywordClassifier, pool: WorkerPool) -> None:
+                 classifier: KeywordClassifier, pool: WorkerPool, *,
+                 health: HealthMonitor) -> None:
         self.settings = settings
         self.store = store
         self.fetcher = fetcher
         self.classifier = classifier
         self.pool = pool
+        self.health = health
         self._slots = asyncio.Semaphore(MAX_CONCURRENT_CHECKS)
 
     async def check(self, source: SourceConfig, *, dry_run: bool = False) -> CheckReport:
@@ -71,12 +77,14 @@ class Checker:
     async def _check_now(self, source: SourceConfig, dry_run: bool) -> CheckReport:
         started = time.monotonic()
         now = datetime.now(UTC)
-        intent, skipped = await self._outcome(source, now)
+        state = self.store.source_state(source.id)
+        intent, skipped = await self._outcome(source, now, state)
         try:
+            intent = self.health.annotate(source, state, intent)
             alerts = 0 if dry_run else self.store.apply_check(intent)
         except StoreError as error:
             intent, alerts = CheckIntent(source.id, Outcome.ERROR, now, error=str(error)), 0
-            self._record_failure(intent)
+            self._record_failure(self.health.annotate(source, state, intent))
         report = _report(intent, alerts, skipped, time.monotonic() - started)
         _log(report)
         return report
@@ -88,10 +96,11 @@ class Checker:
         except StoreError:
             log.exception("could not record the failed check of %s", intent.source_id)
 
-    async def _outcome(self, source: SourceConfig, now: datetime) -> tuple[CheckIntent, int]:
+    async def _outcome(self, source: SourceConfig, now: datetime,
+                       state: SourceState) -> tuple[CheckIntent, int]:
         """What the check found, every failure turned into an error outcome."""
         try:
-            return await self._check(source, now)
+            return await self._check(source, now, state)
         except NotModified:
             return CheckIntent(source.id, Outcome.NOT_MODIFIED, now), 0
         except MonitorError as error:
@@ -100,29 +109,62 @@ class Checker:
             log.exception("unexpected error checking %s", source.id)
             return CheckIntent(source.id, Outcome.ERROR, now, error=f"unexpected: {error!r}"), 0
 
-    async def _check(self, source: SourceConfig, now: datetime) -> tuple[CheckIntent, int]:
+    async def _check(self, source: SourceConfig, now: datetime,
+                     state: SourceState) -> tuple[CheckIntent, int]:
         fetched = await self._fetch(source, source.url, self.store.validators(source.url))
-        items = await self.pool.run(extract_items, fetched, source)
+        items, child_validators = await self._items(source, fetched)
         known = self.store.known_documents(item.url for item in items)
-        alerting = self._alerting(source)
+        alerting = not source.baseline or state.baseline_done  # the first check: a baseline
         decisions = decide_items(source.id, items, known)
         documents, failed = await self._documents(source, decisions, alerting)
         writes = tuple(self._write(doc, decision, alerting) for doc, decision in documents)
         # Items whose page failed are tried again next time: keep no validators, or a 304
         # would hide them, and keep the baseline open.
-        validators = {} if failed else {source.url: fetched.validators}
+        validators = {} if failed else {source.url: fetched.validators, **child_validators}
         return CheckIntent(source.id, check_outcome(writes), now, validators=validators,
                            writes=writes, complete=not failed,
                            follow_failures=tuple(failed)), len(failed)
 
+    async def _items(self, source: SourceConfig,
+                     fetched: Fetched) -> tuple[list[Item], dict[str, Validators]]:
+        """The items listed, with validators of child listings; an index is read via children."""
+        try:
+            return await self.pool.run(extract_items, fetched, source), {}
+        except SitemapIndex as index:
+            return await self._child_items(source, index)
+
+    async def _child_items(self, source: SourceConfig,
+                           index: SitemapIndex) -> tuple[list[Item], dict[str, Validators]]:
+        """Items of an index's children; a broken child is skipped unless every child is."""
+        results = await asyncio.gather(*(self._child(source, url) for url in index.children))
+        items = [item for found, _, _ in results for item in found]
+        errors = [error for _, _, error in results if error is not None]
+        if not items and len(errors) == len(results) and errors:
+            raise errors[0]
+        return unique_by_url(items), {url: found for url, (_, found, _) in
+                                      zip(index.children, results, strict=True) if found}
+
+    async def _child(self, source: SourceConfig, url: str
+                     ) -> tuple[list[Item], Validators | None, MonitorError | None]:
+        """One child listing: its items and validators, or what went wrong (None if a 304)."""
+        try:
+            _check_link(source, url)  # a child sitemap stays on the source's site too
+            fetched = await self._fetch(source, url, self.store.validators(url))
+            return await self.pool.run(extract_items, fetched, source), fetched.validators, None
+        except NotModified:
+            return [], None, None
+        except SitemapIndex:
+            log.warning("%s: nested sitemap index %s skipped", source.id, url)
+            return [], None, None
+        except MonitorError as error:
+            log.warning("%s: child listing %s skipped: %s", source.id, url, error)
+            return [], None, error
+
     async def _fetch(self, source: SourceConfig, url: str,
                      validators: Validators | None = None) -> Fetched:
         timeout = (source.timeout or self.settings.defaults.timeout).total_seconds()
-        return await self.fetcher.fetch(url, validators=validators, timeout=timeout)
-
-    def _alerting(self, source: SourceConfig) -> bool:
-        """The first check records a baseline and alerts nothing, unless the source opts out."""
-        return not source.baseline or self.store.source_state(source.id).baseline_done
+        return await self.fetcher.fetch(url, validators=validators, timeout=timeout,
+                                        policy=fetch_policy(source, self.settings.defaults))
 
     async def _documents(self, source: SourceConfig, decisions: Sequence[ItemDecision],
                          alerting: bool) -> tuple[list[tuple[Document, ItemDecision]],
@@ -150,10 +192,11 @@ class Checker:
         """Fetch an item's page for its full text; a broken page gives None and the reason."""
         item = decision.item
         try:
+            _check_link(source, item.url)
             async with limit:
                 fetched = await self._fetch(source, item.url)
             article = await self.pool.run(extract_article, fetched.body, fetched.content_type,
-                                          fetched.url)
+                                          fetched.url, source.timezone)
         except MonitorError as error:
             log.warning("could not read item %s of %s: %s", item.url, source.id, error)
             return None, str(error)
@@ -164,6 +207,19 @@ class Checker:
                          published=item.published or article.published,
                          language=article.language or item.language)
         return _document_from_item(merged, source), ""
+
+    async def record_history(self, source: SourceConfig, items: Sequence[Item]) -> int:
+        """Store items a backfill found: no alerts, no validators, source state untouched.
+
+        Returns how many documents were new.
+        """
+        known = self.store.known_documents(item.url for item in items)
+        decisions = decide_items(source.id, items, known)
+        documents, _ = await self._documents(source, decisions, alerting=False)
+        writes = tuple(self._write(doc, decision, False) for doc, decision in documents)
+        self.store.apply_check(CheckIntent(source.id, check_outcome(writes), datetime.now(UTC),
+                                           writes=writes, record_source=False))
+        return sum(write.change == "new" for write in writes)
 
     def _write(self, document: Document, decision: ItemDecision,
                alerting: bool) -> DocumentWrite:
@@ -189,6 +245,21 @@ def _give_up(decision: ItemDecision, failures: dict[str, int], alerting: bool,
     log.warning("gave up reading %s of %s after %d attempt(s) (%s); recorded from its list entry",
                 decision.item.url, source.id, attempts, reason)
     return True
+
+
+def fetch_policy(source: SourceConfig, defaults: Defaults) -> FetchPolicy:
+    """What the fetcher must know of a source: robots.txt, private addresses, hosts, pacing."""
+    private = defaults.allow_private if source.allow_private is None else source.allow_private
+    delay = source.per_host_delay.total_seconds() if source.per_host_delay is not None else None
+    return FetchPolicy(source=source.id, robots=source.robots, allow_private=private,
+                       allowed_hosts=tuple(source.allowed_hosts), delay=delay)
+
+
+def _check_link(source: SourceConfig, url: str) -> None:
+    """Refuse (not retryable) a followed link that leaves the source's site."""
+    reason = link_refusal(url, source.url, source.allowed_hosts)
+    if reason is not None:
+        raise FetchError(url, f"not followed: {reason}", retryable=False)
 
 
 def _document_from_item(item: Item, source: SourceConfig) -> Document:

@@ -14,7 +14,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.app import App
-from monitor.config import HtmlListSource, RssSource, Subscription
+from monitor.config import Subscription
+from monitor.sources import SourceConfig
 
 log = logging.getLogger("monitor.scheduler")
 
@@ -74,13 +75,13 @@ class Daemon:
         self.scheduler.add_job(self.send, IntervalTrigger(seconds=SEND_EVERY.total_seconds()),
                                id="outbox", next_run_time=now, max_instances=1, coalesce=True)
 
-    def _interval(self, source: HtmlListSource | RssSource) -> IntervalTrigger:
+    def _interval(self, source: SourceConfig) -> IntervalTrigger:
         defaults = self.app.settings.defaults
         interval = (source.interval or defaults.interval).total_seconds()
         jitter = source.jitter if source.jitter is not None else defaults.jitter
         return IntervalTrigger(seconds=interval, jitter=max(1, int(interval * jitter)))
 
-    async def check_source(self, source: HtmlListSource | RssSource) -> None:
+    async def check_source(self, source: SourceConfig) -> None:
         self._tracked()
         try:
             report = await self.app.checker.check(source)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,18 +28,24 @@ class Received:
     path: str
     headers: Message  # case-insensitive, as HTTP header names are
     body: bytes
+    at: float = 0.0  # time.monotonic() when it arrived
 
 
 class FixtureServer:
     """Serves `routes` (path -> Route); unknown paths are 404. Records every request.
 
     A route with an ETag header answers 304 to a request whose If-None-Match matches it.
+    A handler (`answer`) decides the Route of each request to its path, e.g. 429 then 200.
+    `in_flight` counts requests being answered; `max_in_flight` is the most seen at once.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, Route] = {}
+        self.handlers: dict[str, Callable[[Received], Route]] = {}
         self.received: list[Received] = []
-        self._server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
+        self.in_flight = self.max_in_flight = 0
+        self._lock = threading.Lock()
+        self._server = _QuietServer((host, 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         daemon=True)
@@ -58,6 +65,27 @@ class FixtureServer:
         raw = body.encode("utf-8") if isinstance(body, str) else body
         all_headers = {"Content-Type": content_type, **(headers or {})}
         self.routes[path] = Route(raw, status, all_headers, delay)
+
+    def answer(self, path: str, handler: Callable[[Received], Route]) -> None:
+        """Let `handler` decide what `path` answers, request by request."""
+        self.handlers[path] = handler
+
+    def route_for(self, request: Received) -> Route:
+        path = request.path.split("?")[0]
+        handler = self.handlers.get(path)
+        if handler is not None:
+            return handler(request)
+        route = self.routes.get(path) or self.routes.get(request.path)
+        return route or Route(b"not found", 404, {"Content-Type": "text/plain"})
+
+    def entered(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def left(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
 
     def requests_to(self, path: str) -> list[Received]:
         return [request for request in self.received if request.path == path]
@@ -86,13 +114,23 @@ def _handler_for(server: FixtureServer) -> type[BaseHTTPRequestHandler]:
             pass
 
         def _answer(self) -> None:
+            server.entered()
+            try:  # in flight until the answer starts: the client cannot be ahead of the count
+                route = self._route()
+            finally:
+                server.left()
+            self._send(route)
+
+        def _route(self) -> Route:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            server.received.append(Received(self.command, self.path, self.headers, body))
-            route = server.routes.get(self.path.split("?")[0]) or server.routes.get(self.path)
-            if route is None:
-                route = Route(b"not found", 404, {"Content-Type": "text/plain"})
+            request = Received(self.command, self.path, self.headers, body, time.monotonic())
+            server.received.append(request)
+            route = server.route_for(request)
             time.sleep(route.delay)
+            return route
+
+        def _send(self, route: Route) -> None:
             etag = route.headers.get("ETag")
             if etag and self.headers.get("If-None-Match") == etag:
                 route = Route(b"", 304, {"ETag": etag})

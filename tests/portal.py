@@ -21,6 +21,7 @@ topics:
 subscriptions:
   - id: files
     channel: {{kind: file}}
+defaults: {{allow_private: true, per_host_delay: 0s}}  # the test portal is on 127.0.0.1
 """
 NAV = """<div class="nav"><ul>
 <li><a href="/">首页</a></li><li><a href="/zt/qkl/">区块链专题</a></li>

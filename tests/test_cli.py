@@ -90,7 +90,7 @@ def test_healthcheck_needs_a_fresh_heartbeat(config: Path) -> None:
 def test_readme_lists_every_command() -> None:
     readme = (ROOT / "README.md").read_text("utf-8")
     for command in ("validate", "config schema", "check", "run", "digest --preview", "export",
-                    "status", "healthcheck"):
+                    "status", "healthcheck", "test-source", "backfill"):
         assert f"`monitor {command}" in readme
 
 
@@ -114,3 +114,20 @@ def test_bad_worker_count_is_a_clear_error(config: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("MONITOR_WORKERS", "many")
     assert main(["check"]) == 2
     assert "MONITOR_WORKERS: expected a number" in capsys.readouterr().err
+
+
+def test_test_source_shows_items_charset_and_pages_and_writes_nothing(
+        config: Path, http_server: FixtureServer, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["test-source", "portal", "--follow", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "charset utf-8" in out and "items: 2" in out
+    assert OLD_POSTS[0].title in out and f"title: {OLD_POSTS[0].title}" in out
+    assert "text: " in out and "各市州人民政府" in out
+    assert not (config.parent / "state").exists()
+
+
+def test_test_source_says_which_selector_matched_nothing(
+        config: Path, http_server: FixtureServer, capsys: pytest.CaptureFixture[str]) -> None:
+    http_server.set("/zcwj/index.html", "<html><body><p>改版</p></body></html>")
+    assert main(["test-source", "portal"]) == 1
+    assert "selector `ul.list li` matched 0 elements" in capsys.readouterr().out

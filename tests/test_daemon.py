@@ -15,7 +15,7 @@ from tests.smtp_server import free_port
 
 CONFIG = """\
 version: 1
-defaults: {{interval: 1h, timeout: 2s}}
+defaults: {{interval: 1h, timeout: 2s, allow_private: true, per_host_delay: 0s}}
 sources:
   - id: dead-host
     kind: rss

@@ -14,6 +14,7 @@ from tests.portal import FEED_POSTS, GB_POSTS, OLD_POSTS, OTHER_POST, TOPIC_POST
 
 CONFIG = """\
 version: 1
+defaults: {{allow_private: true, per_host_delay: 0s}}
 sources:
   - id: portal
     kind: html-list

@@ -25,7 +25,7 @@ def inbox() -> Iterator[tuple[Recorder, int]]:
 
 CONFIG = """
 version: 1
-defaults: {{interval: 1h, timeout: 5s}}
+defaults: {{interval: 1h, timeout: 5s, allow_private: true, per_host_delay: 0s}}
 sources:
   - id: province-policy
     kind: html-list

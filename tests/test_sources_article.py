@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import importlib.util
 import logging
 import pickle
 import socket
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -142,3 +144,83 @@ def test_real_government_pages_give_chinese_text(name: str) -> None:
     assert found.language == "zh"
     assert found.title
     assert "\ufffd" not in found.text
+
+
+BENCH = Path(__file__).resolve().parent.parent / "bench" / "extraction"
+PARIS = ZoneInfo("Europe/Paris")
+CMS_PAGE = """<html><head><meta name="ArticleTitle" content="元数据里的标题">
+<meta name="PubDate" content="2024-06-12 10:30"><title>页面标题_某某网</title></head><body>
+<h1>正文上方的标题</h1><p>发布时间：2023-01-01</p><div id="zoom">{text}</div></body></html>"""
+
+
+def test_cms_meta_tags_come_before_the_page() -> None:
+    html = CMS_PAGE.format(text="<p>区块链产业发展行动计划正文。</p>" * 20)
+    found = extract_article(html.encode(), "text/html", URL)
+    assert found.title == "元数据里的标题"
+    assert found.published == datetime(2024, 6, 12, 10, 30, tzinfo=SHANGHAI)
+
+
+def test_dates_are_read_in_the_source_timezone() -> None:
+    html = CMS_PAGE.format(text="<p>区块链产业发展行动计划正文。</p>" * 20)
+    found = extract_article(html.encode(), "text/html", URL, "Europe/Paris")
+    assert found.published == datetime(2024, 6, 12, 10, 30, tzinfo=PARIS)
+
+
+def test_date_from_the_page_text_is_read_in_the_source_timezone() -> None:
+    html = ("<html><body><h1>通知</h1><div class='info'>发布时间：2024-06-12</div><div>"
+            + "<p>各单位要认真做好区块链项目申报工作，按时报送材料。</p>" * 10
+            + "</div></body></html>")
+    found = extract_article(html.encode(), "text/html", URL, timezone="Europe/Paris")
+    assert found.published == datetime(2024, 6, 12, tzinfo=PARIS)
+
+
+def test_layout_tables_are_not_kept_as_data_tables() -> None:
+    html = ("<html><body><table><tr><td>当前位置：首页 &gt;&gt; 通知公告</td></tr><tr><td>"
+            "<table><tr><td><h2>关于开展试点申报的通知</h2></td></tr><tr><td class='content'>"
+            + "<p>申报单位须在本市注册满一年，项目已完成技术验证。</p>" * 6
+            + "</td></tr><tr><td>【打印本页】【关闭窗口】</td></tr></table></td></tr></table>"
+            "</body></html>")
+    found = extract_article(html.encode(), "text/html", URL)
+    assert "申报单位须在本市注册满一年" in found.text
+    assert "|" not in found.text
+    assert "当前位置" not in found.text
+
+
+def test_title_is_not_repeated_as_the_first_line_of_the_text() -> None:
+    html = ('<html><head><meta name="ArticleTitle" content="座谈会召开"></head><body>'
+            '<div class="article"><h1>座谈会召开</h1>'
+            + "<p>会议围绕监管沙盒试点和区块链票据应用等话题进行了讨论。</p>" * 6
+            + "</div></body></html>")
+    found = extract_article(html.encode(), "text/html", URL)
+    assert not found.text.startswith("座谈会召开")
+
+
+@pytest.mark.parametrize("content_type", ["text/html", "text/html; charset=big5"])
+@pytest.mark.parametrize("meta", ['<meta charset="big5">', ""])
+def test_big5_detail_page(meta: str, content_type: str) -> None:
+    html = (f"<html><head>{meta}<title>港府發布區塊鏈政策宣言</title></head><body><div>"
+            + "<p>特區政府今日發布政策宣言，推動區塊鏈技術在金融及貿易領域的應用。</p>" * 8
+            + "</div></body></html>")
+    found = extract_article(html.encode("big5"), content_type, URL)
+    assert found.title == "港府發布區塊鏈政策宣言"
+    assert "推動區塊鏈技術" in found.text
+    assert "\ufffd" not in found.text
+
+
+def _scorer() -> Any:
+    spec = importlib.util.spec_from_file_location("extraction_score", BENCH / "score.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being built
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_main_text_f1_on_the_labelled_set() -> None:
+    score = _scorer()
+    pages = score.load_pages()
+    assert len(pages) >= 30
+    results = score.score(score.extractors()["monitor"], pages)
+    failing = [(result.name, round(result.f1, 3)) for result in results if result.f1 < 0.8]
+    assert score.mean_f1(results) >= 0.90, failing
+    assert not failing

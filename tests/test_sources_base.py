@@ -23,7 +23,7 @@ def fetched(name: str, url: str = "https://szj.example.gov.cn/zwgk/tzgg/") -> Fe
 def test_every_config_kind_has_an_extractor() -> None:
     kinds = {kind for model in get_args(SourceConfig)
              for kind in get_args(model.model_fields["kind"].annotation)}
-    assert set(EXTRACTORS) == kinds == {"rss", "html-list"}
+    assert set(EXTRACTORS) == kinds == {"rss", "html-list", "sitemap", "json", "page"}
     assert EXTRACTORS["rss"] is extract_rss
     assert EXTRACTORS["html-list"] is extract_html_list
 
@@ -58,8 +58,8 @@ def test_new_kind_is_one_registration(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_unknown_kind_is_an_extract_error() -> None:
     odd = RssSource.model_construct(
-        kind="sitemap", id="odd", url="https://a.example/")  # type: ignore[arg-type]
-    with pytest.raises(ExtractError, match="kind 'sitemap', which no extractor handles"):
+        kind="gopher", id="odd", url="https://a.example/")  # type: ignore[arg-type]
+    with pytest.raises(ExtractError, match="kind 'gopher', which no extractor handles"):
         extract_items(fetched("list_utf8.html"), odd)
 
 

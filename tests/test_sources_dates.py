@@ -73,3 +73,46 @@ def test_leap_day_of_last_year_that_does_not_exist() -> None:
 @pytest.mark.parametrize("junk", ["\x00\x01", "9" * 500, "2020-06-31", "9999-12-31T23:59:59-23:59"])
 def test_never_raises(junk: str) -> None:
     parse_date(junk)
+
+
+PARIS = ZoneInfo("Europe/Paris")
+LIST_PAGE = b"""<html><body><ul class="news">
+<li><a href="/a.html">Notice</a><span>2020-06-30 10:30</span></li></ul></body></html>"""
+FEED = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+<item><title>Notice</title><link>https://example.org/a</link>
+<pubDate>2020-06-30 10:30</pubDate></item></channel></rss>"""
+
+
+def test_sources_default_to_shanghai_and_reject_unknown_timezones() -> None:
+    from pydantic import ValidationError
+
+    from monitor.config import RssSource
+
+    assert RssSource(kind="rss", id="feed", url="https://example.org/").timezone == "Asia/Shanghai"
+    with pytest.raises(ValidationError, match="unknown timezone 'Mars/Olympus'"):
+        RssSource(kind="rss", id="feed", url="https://example.org/", timezone="Mars/Olympus")
+
+
+@pytest.mark.parametrize(("tz", "zone"), [("Asia/Shanghai", SHANGHAI), ("Europe/Paris", PARIS)])
+def test_html_list_dates_are_read_in_the_source_timezone(tz: str, zone: ZoneInfo) -> None:
+    from monitor.config import HtmlListSource, ItemSelectors
+    from monitor.domain import Fetched
+    from monitor.sources.html_list import extract_html_list
+
+    source = HtmlListSource(kind="html-list", id="list", url="https://example.org/", timezone=tz,
+                            items=ItemSelectors(selector="ul.news li", date="span"))
+    fetched = Fetched(url="https://example.org/", status=200, content_type="", body=LIST_PAGE)
+    [item] = extract_html_list(fetched, source)
+    assert item.published == datetime(2020, 6, 30, 10, 30, tzinfo=zone)
+
+
+@pytest.mark.parametrize(("tz", "zone"), [("Asia/Shanghai", SHANGHAI), ("Europe/Paris", PARIS)])
+def test_rss_dates_without_offset_are_read_in_the_source_timezone(tz: str, zone: ZoneInfo) -> None:
+    from monitor.config import RssSource
+    from monitor.domain import Fetched
+    from monitor.sources.rss import extract_rss
+
+    source = RssSource(kind="rss", id="feed", url="https://example.org/feed", timezone=tz)
+    fetched = Fetched(url="https://example.org/feed", status=200, content_type="", body=FEED)
+    [item] = extract_rss(fetched, source)
+    assert item.published == datetime(2020, 6, 30, 10, 30, tzinfo=zone)

@@ -7,7 +7,7 @@ import pytest
 
 from monitor.config import RssSource
 from monitor.domain import Fetched
-from monitor.errors import EmptyListError
+from monitor.errors import EmptyListError, ExtractError
 from monitor.sources.rss import extract_rss, html_to_text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
@@ -110,3 +110,37 @@ def test_entries_without_links_are_reported() -> None:
 )
 def test_html_to_text(markup: str, expected: str) -> None:
     assert html_to_text(markup) == expected
+
+
+def test_json_feed_by_its_content_type() -> None:
+    body = (FIXTURES / "json_feed.json").read_bytes()
+    items = extract_rss(fetched(body, content_type="application/feed+json"), SOURCE)
+
+    assert [item.url for item in items] == [
+        "https://news.example.com/2024/06/12/plan.html",
+        "https://www.example.gov.cn/zcwj/t20240528_10002.html",  # external_url
+    ]  # the item without any url is left out
+    first, second = items
+    assert first.title == "省级区块链三年行动计划发布"
+    assert first.text == "到2026年，建成100个试点项目。 资金来自专项预算。"
+    assert first.published == datetime(2024, 6, 12, 0, 15, tzinfo=UTC)
+    assert first.language == "zh"  # the feed's language
+    assert (second.title, second.text) == ("", "Pilot list published.")
+    assert second.published == datetime(2024, 5, 28, 8, 0, tzinfo=UTC)  # date_modified
+    assert second.language == "en"  # the item's own language
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain", ""])
+def test_json_feed_version_1_by_its_version(content_type: str) -> None:
+    body = (b'{"version": "https://jsonfeed.org/version/1", "title": "t", "items": ['
+            b'{"id": "1", "url": "/a.html", "title": "A", "content_text": "x"}]}')
+    [item] = extract_rss(fetched(body, content_type=content_type), SOURCE)
+    assert (item.url, item.title) == ("https://news.example.com/a.html", "A")
+
+
+def test_declared_json_feed_that_is_not_one_is_an_error() -> None:
+    with pytest.raises(ExtractError, match=r"no jsonfeed\.org version"):
+        extract_rss(fetched(b'{"items": []}', content_type="application/feed+json"), SOURCE)
+    with pytest.raises(EmptyListError, match=r"JSON Feed .* has no items"):
+        extract_rss(fetched(b'{"version": "https://jsonfeed.org/version/1.1", "items": []}',
+                            content_type="application/feed+json"), SOURCE)

@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import soupsieve
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
-from monitor.config.types import ByteSize, Duration, Fraction, HttpUrl, Identifier
+from monitor.config.types import (
+    ByteSize,
+    Duration,
+    Fraction,
+    HttpUrl,
+    Identifier,
+    TimeZoneName,
+    parse_duration,
+)
+
+# A pause that may be 0s, e.g. between requests to one host.
+Pause = Annotated[timedelta, BeforeValidator(parse_duration), Field(ge=timedelta(0))]
+# A host name for allowed_hosts; `*.example.org` (or example.org) also allows its subdomains.
+HostName = Annotated[str, Field(pattern=r"^(\*\.)?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")]
 
 
 class StrictModel(BaseModel):
@@ -26,6 +47,11 @@ class Defaults(StrictModel):
     timeout: Duration = timedelta(seconds=20)
     max_body: ByteSize = 10 * 10**6
     user_agent: str = "monitor/0.1 (+https://github.com/monitor-policy/monitor)"
+    max_failures: int = Field(default=3, gt=0)  # failed checks in a row before "failing"
+    per_host_concurrency: int = Field(default=2, gt=0)  # requests at once to one host
+    per_host_delay: Pause = timedelta(seconds=1)  # between the starts of requests to one host
+    retries: int = Field(default=2, ge=0)  # more attempts after a transient failure
+    allow_private: bool = False  # may sources fetch private or loopback addresses
 
 
 class SourceBase(StrictModel):
@@ -41,6 +67,13 @@ class SourceBase(StrictModel):
     baseline: bool = True  # the first check records what exists and alerts nothing
     language: str | None = None  # hint when pages do not say
     enabled: bool = True
+    timezone: TimeZoneName = "Asia/Shanghai"  # dates written without an offset are local here
+    robots: bool = True  # honour robots.txt (false: ignored, with a warning)
+    allow_private: bool | None = None  # overrides defaults.allow_private
+    allowed_hosts: list[HostName] = []  # other hosts followed links may go to
+    per_host_delay: Pause | None = None  # overrides defaults.per_host_delay for this source
+    max_failures: int | None = Field(default=None, gt=0)  # overrides defaults.max_failures
+    expect_every: Duration | None = None  # no new item for longer than this: "quiet"
 
 
 class ItemSelectors(StrictModel):
@@ -63,11 +96,29 @@ class ItemSelectors(StrictModel):
         return selector
 
 
+class Pagination(StrictModel):
+    """How `monitor backfill` finds older list pages: a next-link selector or a URL pattern."""
+
+    next: str | None = None  # CSS selector of the link to the next (older) page
+    pattern: str | None = None  # e.g. "index_{n}.html", resolved against the source URL
+    start: int = 1  # n of the second page (the first is the source URL): index_1.html
+    max_pages: int = Field(default=50, gt=0)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Pagination:
+        if (self.next is None) == (self.pattern is None):
+            raise ValueError("give exactly one of `next` (a CSS selector) or `pattern`")
+        if self.pattern is not None and "{n}" not in self.pattern:
+            raise ValueError("`pattern` needs {n} where the page number goes")
+        return self
+
+
 class HtmlListSource(SourceBase):
     """A list page without a feed: items found by CSS selectors."""
 
     kind: Literal["html-list"]
     items: ItemSelectors
+    pagination: Pagination | None = None  # used by `monitor backfill`
 
 
 class RssSource(SourceBase):
@@ -76,7 +127,44 @@ class RssSource(SourceBase):
     kind: Literal["rss"]
 
 
-Source = Annotated[HtmlListSource | RssSource, Field(discriminator="kind")]
+class SitemapSource(SourceBase):
+    """A sitemap.xml, a sitemap index (its newest child sitemaps are read) or a .xml.gz."""
+
+    kind: Literal["sitemap"]
+    include: str | None = None  # regex a URL must match (re.search) to become an item
+    max_sitemaps: int = Field(default=5, gt=0)  # child sitemaps of an index read per check
+
+    @field_validator("include")
+    @classmethod
+    def _valid_regex(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"invalid regular expression '{pattern}': {error}") from None
+        return pattern
+
+
+class JsonSource(SourceBase):
+    """A JSON API that lists items: dotted paths find the list and each item's fields."""
+
+    kind: Literal["json"]
+    items: str = ""  # dotted path to the list, e.g. data.list; '' is the document itself
+    link: str = "url"  # path inside an item
+    title: str = "title"
+    date: str | None = None
+    text: str | None = None  # a summary or the full text, when the API carries it
+    base_url: HttpUrl | None = None  # relative links resolve against it (default: url)
+
+
+class PageSource(SourceBase):
+    """One page watched as a whole: its main text is one document, changes are reported."""
+
+    kind: Literal["page"]
+
+
+AnySource = HtmlListSource | RssSource | SitemapSource | JsonSource | PageSource
+Source = Annotated[AnySource, Field(discriminator="kind")]
 
 
 class Topic(StrictModel):
@@ -138,19 +226,11 @@ class Subscription(StrictModel):
     sources: list[str] = []  # empty: every source
     mode: Literal["digest", "immediate"] = "digest"
     schedule: str = "0 8 * * *"
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
     max_items: int = Field(default=50, gt=0)
     send_empty: bool = False
+    operator_alerts: bool = False  # also tell this subscription when sources fail or go quiet
     channel: Channel
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, name: str) -> str:
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone '{name}'") from None
-        return name
 
     @field_validator("schedule")
     @classmethod
@@ -187,7 +267,7 @@ class Settings(StrictModel):
     smtp: SmtpServer | None = None
     templates_dir: str | None = None
 
-    def source(self, source_id: str) -> HtmlListSource | RssSource:
+    def source(self, source_id: str) -> AnySource:
         """The source with this id; KeyError when there is none."""
         for source in self.sources:
             if source.id == source_id:

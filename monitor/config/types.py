@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
@@ -57,3 +58,12 @@ Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=
 HttpUrl = Annotated[str, Field(pattern=r"^https?://[^\s/]+.*$")]
 
 
+def _known_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone '{name}'") from None
+    return name
+
+
+TimeZoneName = Annotated[str, AfterValidator(_known_timezone)]

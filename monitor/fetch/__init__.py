@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from monitor.fetch.base import Fetcher
+from monitor.fetch.base import Fetcher, FetchPolicy
 from monitor.fetch.charset import Decoded, decode
 from monitor.fetch.httpx_fetcher import HttpFetcher
+from monitor.fetch.polite import PoliteFetcher
 
-__all__ = ["Decoded", "Fetcher", "HttpFetcher", "decode"]
+__all__ = ["Decoded", "FetchPolicy", "Fetcher", "HttpFetcher", "PoliteFetcher", "decode"]

@@ -12,7 +12,7 @@ import httpx
 
 from monitor.domain import Fetched, Validators
 from monitor.errors import BodyTooLarge, FetchError
-from monitor.fetch.base import check_scheme, check_status
+from monitor.fetch.base import FetchPolicy, check_scheme, check_status
 from monitor.fetch.transport import FastTransport
 
 __all__ = ["HttpFetcher"]
@@ -48,7 +48,8 @@ class HttpFetcher:
             transport=transport or FastTransport())
 
     async def fetch(self, url: str, *, validators: Validators | None = None,
-                    timeout: float = 20.0) -> Fetched:
+                    timeout: float = 20.0, policy: FetchPolicy | None = None) -> Fetched:
+        """`policy` is not used here: politeness and safety are `PoliteFetcher`'s."""
         check_scheme(url)
         started = time.monotonic()
         with _translated(url, timeout):
@@ -71,7 +72,8 @@ class HttpFetcher:
             "GET", url, headers=_conditional_headers(validators), timeout=_timeouts(timeout))
         response = await self._client.send(request, stream=True)
         try:
-            check_status(url, response.status_code, response.reason_phrase)
+            check_status(url, response.status_code, response.reason_phrase,
+                         response.headers.get("Retry-After"))
             body = await self._read_body(url, response)
         finally:
             await response.aclose()

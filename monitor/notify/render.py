@@ -11,7 +11,14 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 import monitor
-from monitor.domain import Digest, DigestItem, Evidence, RenderedMessage
+from monitor.domain import (
+    Digest,
+    DigestItem,
+    Evidence,
+    HealthEvent,
+    OperatorNotice,
+    RenderedMessage,
+)
 from monitor.errors import ConfigError
 
 PAYLOAD_VERSION = 1
@@ -91,6 +98,22 @@ class DigestRenderer:
         text = self._render("digest.txt.j2", context)
         html = self._render("digest.html.j2", context)
         return RenderedMessage(subject, text, html, payload_for(digest))
+
+    def render_operator(self, notice: OperatorNotice) -> RenderedMessage:
+        """An operator alert (source failing, recovered or quiet) from operator.*.j2."""
+        zone = ZoneInfo(notice.timezone)
+        subject = _clip(f"[monitor] source {notice.source_id} {_EVENT_WORDS[notice.event]}")
+        context: dict[str, object] = {
+            "notice": notice, "subject": subject,
+            "generated_at": notice.generated_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z"),
+            "last_success_at": _local(notice.last_success_at, zone),
+            "last_new_at": _local(notice.last_new_at, zone)}
+        payload: dict[str, object] = {
+            "version": 1, "type": "operator", "event": notice.event.value,
+            "source": notice.source_id, "url": notice.url, "failures": notice.failures,
+            "error": notice.error, "generated_at": notice.generated_at.isoformat()}
+        return RenderedMessage(subject, self._render("operator.txt.j2", context),
+                               self._render("operator.html.j2", context), payload)
 
     def _render(self, name: str, context: dict[str, object]) -> str:
         """Render one template; a broken or missing template is a ConfigError naming it."""
@@ -197,6 +220,14 @@ def _display_date(published: datetime, zone: ZoneInfo) -> str:
     if at_source.timetz().replace(tzinfo=None) == time(0):
         return at_source.strftime("%Y-%m-%d")
     return published.astimezone(zone).strftime("%Y-%m-%d")
+
+
+_EVENT_WORDS = {HealthEvent.FAILING: "is failing", HealthEvent.RECOVERED: "recovered",
+                HealthEvent.QUIET: "has gone quiet"}
+
+
+def _local(moment: datetime | None, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if moment else "never"
 
 
 def _display_time(digest: Digest) -> str:

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from monitor.config import HtmlListSource, RssSource
+from monitor.config.models import AnySource
 from monitor.domain import Fetched, Item
 from monitor.errors import ExtractError
 from monitor.sources.html_list import extract_html_list
+from monitor.sources.json_api import extract_json
+from monitor.sources.page import extract_page
 from monitor.sources.rss import extract_rss
+from monitor.sources.sitemap import extract_sitemap
 
-SourceConfig = HtmlListSource | RssSource
+SourceConfig = AnySource
 ListExtractor = Callable[[Fetched, SourceConfig], list[Item]]
 
 EXTRACTORS: dict[str, ListExtractor] = {
     "rss": extract_rss,
     "html-list": extract_html_list,
+    "sitemap": extract_sitemap,
+    "json": extract_json,
+    "page": extract_page,
 }
 
 

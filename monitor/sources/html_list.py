@@ -32,7 +32,8 @@ def extract_html_list(fetched: Fetched, source: SourceBase) -> list[Item]:
     selectors = _Selectors.compile(source.items, fetched.url)
     elements = selectors.items.select(soup)
     base = _base_url(soup, fetched.url)
-    items = unique_by_url(_item(element, selectors, base) for element in elements)
+    items = unique_by_url(_item(element, selectors, base, source.timezone)
+                          for element in elements)
     if not items:
         raise EmptyListError(_empty_message(source.items, len(elements), fetched.url))
     language = _page_language(soup) or source.language or detect_language(
@@ -83,13 +84,13 @@ def _page_language(soup: BeautifulSoup) -> str | None:
     return primary_subtag(lang) if isinstance(lang, str) else None
 
 
-def _item(element: Tag, selectors: _Selectors, base: str) -> Item | None:
+def _item(element: Tag, selectors: _Selectors, base: str, tz: str) -> Item | None:
     link = _link(element, selectors.link)
     if link is None:
         return None
     href = str(link.get("href", "")).strip()
     return Item(url=canonical_url(href, base), title=_title(element, link, selectors.title),
-                published=_date(element, selectors.date))
+                published=_date(element, selectors.date, tz))
 
 
 def _link(element: Tag, selector: SoupSieve) -> Tag | None:
@@ -116,12 +117,12 @@ def _title(element: Tag, link: Tag, selector: SoupSieve | None) -> str:
     return text
 
 
-def _date(element: Tag, selector: SoupSieve | None) -> datetime | None:
+def _date(element: Tag, selector: SoupSieve | None, tz: str) -> datetime | None:
     chosen = selector.select_one(element) if selector else None
     if chosen is None:
         return None
     stamp = chosen.get("datetime")
-    return parse_date(stamp if isinstance(stamp, str) else _text(chosen))
+    return parse_date(stamp if isinstance(stamp, str) else _text(chosen), tz=tz)
 
 
 def _text(element: Tag) -> str:

@@ -10,6 +10,15 @@ from monitor.domain import Document, Match, Outcome, RenderedMessage, Validators
 
 
 @dataclass(frozen=True)
+class Health:
+    """Whether operators were told a source is failing or quiet, and when it last had news."""
+
+    failing: bool = False
+    last_new_at: datetime | None = None
+    quiet_since: datetime | None = None
+
+
+@dataclass(frozen=True)
 class KnownDocument:
     """The parts of a stored document that detection compares against."""
 
@@ -43,6 +52,9 @@ class CheckIntent:
     writes: tuple[DocumentWrite, ...] = ()
     complete: bool = True  # False when items were skipped: the baseline is not done yet
     follow_failures: tuple[tuple[str, str], ...] = ()  # (url, reason) of pages that failed
+    record_source: bool = True  # False for a backfill: the source's state is left as it was
+    health: Health | None = None  # the source's health after this check
+    notices: tuple[NewDelivery, ...] = ()  # operator alerts this check owes
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,7 @@ class SourceState:
     last_outcome: str | None = None
     last_error: str | None = None
     consecutive_failures: int = 0
+    health: Health = field(default_factory=Health)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,9 @@ class SourceStateRecord(SQLModel, table=True):
     last_outcome: str | None = Field(default=None, max_length=20)
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     consecutive_failures: int = 0
+    failing: bool = False  # max_failures reached and operators told; cleared on recovery
+    last_new_at: datetime | None = None  # when the source last had a new item
+    quiet_since: datetime | None = None  # set when operators were told it went quiet
 
 
 class HttpCacheRecord(SQLModel, table=True):

@@ -18,6 +18,7 @@ from monitor.store.intents import (
     CheckIntent,
     DeliveryRow,
     DocumentWrite,
+    Health,
     KnownDocument,
     NewDelivery,
     PendingAlert,
@@ -83,7 +84,10 @@ class Store:
                              for write in intent.writes)
                 _save_follow_failures(session, intent)
                 _save_validators(session, intent.validators, intent.checked_at)
-                _update_source(session, intent)
+                if intent.record_source:
+                    _update_source(session, intent)
+                for notice in intent.notices:
+                    _add_delivery(session, notice)
             return alerts
         except SQLAlchemyError as error:
             raise StoreError(f"cannot record check of {intent.source_id}: {error}") from error
@@ -110,15 +114,9 @@ class Store:
         """
         try:
             with Session(self.engine) as session, session.begin():
-                record = DeliveryRecord(
-                    subscription_id=new.subscription_id, idempotency_key=uuid.uuid4().hex,
-                    status="pending", subject=new.message.subject, text=new.message.text,
-                    html=new.message.html, payload=new.message.payload,
-                    next_attempt_at=new.created_at, created_at=new.created_at)
-                session.add(record)
-                session.flush()
-                _carry_alerts(session, new.alert_ids, _delivery_id(record))
-                return _delivery_id(record)
+                delivery_id = _add_delivery(session, new)
+                _carry_alerts(session, new.alert_ids, delivery_id)
+                return delivery_id
         except _AlreadyCarried:
             return None
 
@@ -290,6 +288,10 @@ def _update_source(session: Session, intent: CheckIntent) -> None:
     else:
         record.last_error = intent.error
         record.consecutive_failures += 1
+    if intent.health is not None:
+        record.failing = intent.health.failing
+        record.last_new_at = intent.health.last_new_at
+        record.quiet_since = intent.health.quiet_since
     session.add(record)
 
 
@@ -300,6 +302,17 @@ def _matches_by_document(session: Session, ids: list[int]) -> dict[int, tuple[Ma
         for record in session.exec(query):
             found.setdefault(record.document_id, []).append(_match(record))
     return {doc_id: tuple(matches) for doc_id, matches in found.items()}
+
+
+def _add_delivery(session: Session, new: NewDelivery) -> int:
+    record = DeliveryRecord(
+        subscription_id=new.subscription_id, idempotency_key=uuid.uuid4().hex,
+        status="pending", subject=new.message.subject, text=new.message.text,
+        html=new.message.html, payload=new.message.payload,
+        next_attempt_at=new.created_at, created_at=new.created_at)
+    session.add(record)
+    session.flush()
+    return _delivery_id(record)
 
 
 class _AlreadyCarried(Exception):
@@ -335,7 +348,8 @@ def _id(row: DocumentRecord | AlertRecord) -> int:
 def _source_state(row: SourceStateRecord) -> SourceState:
     return SourceState(row.source_id, row.baseline_done, row.last_checked_at,
                        row.last_success_at, row.last_outcome, row.last_error,
-                       row.consecutive_failures)
+                       row.consecutive_failures,
+                       Health(row.failing, row.last_new_at, row.quiet_since))
 
 
 def _document(row: DocumentRecord) -> Document:
