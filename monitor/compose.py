@@ -94,4 +94,5 @@ class Composer:
             source_name=self._source_names.get(doc.source_id, doc.source_id),
             published=doc.published, language=doc.language, change=alert.change,
             topics=tuple(m.topic_id for m in matches),
-            evidence=tuple(e for m in matches for e in m.evidence))
+            evidence=tuple(e for m in matches for e in m.evidence),
+            added=alert.added, removed=alert.removed)

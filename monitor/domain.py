@@ -46,6 +46,7 @@ class Article:
     text: str
     published: datetime | None = None
     language: str | None = None
+    attachments: tuple[str, ...] = ()  # absolute URLs of linked files (PDF, DOCX, …)
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,8 @@ class DigestItem:
     change: str  # "new" or "changed"
     topics: tuple[str, ...]
     evidence: tuple[Evidence, ...]
+    added: tuple[str, ...] = ()  # for a changed document: sentences added …
+    removed: tuple[str, ...] = ()  # … and removed since the version last seen
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from monitor.classify import KeywordClassifier
 from monitor.config import Defaults, Settings
@@ -22,11 +23,13 @@ from monitor.detect import (
     text_hash,
 )
 from monitor.domain import Document, Fetched, Item, Outcome, Validators
-from monitor.errors import FetchError, MonitorError, NotModified, StoreError
+from monitor.errors import BodyTooLarge, FetchError, MonitorError, NotModified, StoreError
 from monitor.fetch import Fetcher, FetchPolicy
 from monitor.fetch.safety import link_refusal
 from monitor.health import HealthMonitor
 from monitor.sources import SourceConfig, detect_language, extract_article, extract_items
+from monitor.sources.attachments import attachment_name, check_readable, extract_attachment
+from monitor.sources.page import sentence_diff
 from monitor.sources.sitemap import SitemapIndex
 from monitor.sources.urls import unique_by_url
 from monitor.store import CheckIntent, DocumentWrite, SourceState, Store
@@ -37,6 +40,7 @@ log = logging.getLogger("monitor.check")
 
 FOLLOW_CONCURRENCY = 4  # detail pages fetched at once per source
 MAX_FOLLOW_FAILURES = 5  # checks in a row a page may fail before its list entry stands for it
+MAX_DIFF_SENTENCES = 20  # added or removed sentences an alert shows for a changed document
 MAX_CONCURRENT_CHECKS = 32  # sources checked at once; × FOLLOW_CONCURRENCY stays under the pool
 
 
@@ -68,11 +72,21 @@ class Checker:
         self.pool = pool
         self.health = health
         self._slots = asyncio.Semaphore(MAX_CONCURRENT_CHECKS)
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
 
     async def check(self, source: SourceConfig, *, dry_run: bool = False) -> CheckReport:
         """Check one source once; never raises for a bad page, feed or network."""
-        async with self._slots:  # waiting here is not counted against the source's timeout
+        # A host's checks take at most its share of the slots, so one slow or rate-limited
+        # host never holds up the others. Waiting here is not counted against any timeout.
+        async with self._host_slot(source), self._slots:
             return await self._check_now(source, dry_run)
+
+    def _host_slot(self, source: SourceConfig) -> asyncio.Semaphore:
+        host = (urlsplit(source.url).hostname or "").lower()
+        if host not in self._host_slots:
+            limit = self.settings.defaults.per_host_concurrency
+            self._host_slots[host] = asyncio.Semaphore(limit)
+        return self._host_slots[host]
 
     async def _check_now(self, source: SourceConfig, dry_run: bool) -> CheckReport:
         started = time.monotonic()
@@ -203,10 +217,37 @@ class Checker:
         except Exception as error:  # a library failure on one odd page skips that page only
             log.exception("could not read item %s of %s: unexpected error", item.url, source.id)
             return None, f"unexpected: {error!r}"
-        merged = replace(item, title=article.title or item.title, text=article.text,
+        text = article.text + await self._attachments(source, article.attachments, limit)
+        merged = replace(item, title=article.title or item.title, text=text,
                          published=item.published or article.published,
                          language=article.language or item.language)
         return _document_from_item(merged, source), ""
+
+    async def _attachments(self, source: SourceConfig, links: Sequence[str],
+                           limit: asyncio.Semaphore) -> str:
+        """The text of a page's attached files, each after a `[附件] name` line."""
+        if not source.attachments:
+            return ""
+        chosen = links[:source.max_attachments]
+        texts = [await self._attachment(source, url, limit) for url in chosen]
+        return "".join(f"\n\n[附件] {attachment_name(url)}\n{text}"
+                       for url, text in zip(chosen, texts, strict=True) if text)
+
+    async def _attachment(self, source: SourceConfig, url: str, limit: asyncio.Semaphore) -> str:
+        """One attachment's text; a refused, broken or oversized file is skipped (logged)."""
+        try:
+            _check_link(source, url)
+            check_readable(url)
+            async with limit:
+                fetched = await self._fetch(source, url)
+            if len(fetched.body) > source.max_attachment_size:
+                raise BodyTooLarge(url, source.max_attachment_size)
+            return await self.pool.run(extract_attachment, fetched.body, fetched.url)
+        except MonitorError as error:
+            log.warning("%s: attachment skipped: %s", source.id, error)
+        except Exception:  # a library failure on one odd file skips that file only
+            log.exception("%s: attachment %s skipped: unexpected error", source.id, url)
+        return ""
 
     async def record_history(self, source: SourceConfig, items: Sequence[Item]) -> int:
         """Store items a backfill found: no alerts, no validators, source state untouched.
@@ -232,7 +273,15 @@ class Checker:
             return DocumentWrite(document, item_hash(decision.item), known_id, "unchanged")
         matches = self.classifier.classify(document)
         owed = subscribers(document, matches, self.settings.subscriptions) if alerting else ()
-        return DocumentWrite(document, item_hash(decision.item), known_id, change, matches, owed)
+        added, removed = self._diff(known_id, document) if owed and known_id else ((), ())
+        return DocumentWrite(document, item_hash(decision.item), known_id, change, matches, owed,
+                             added, removed)
+
+    def _diff(self, document_id: int,
+              document: Document) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The sentences added and removed since the stored version (at most 20 of each)."""
+        added, removed = sentence_diff(self.store.document_text(document_id), document.text)
+        return tuple(added[:MAX_DIFF_SENTENCES]), tuple(removed[:MAX_DIFF_SENTENCES])
 
 
 def _give_up(decision: ItemDecision, failures: dict[str, int], alerting: bool,

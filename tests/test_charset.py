@@ -166,3 +166,68 @@ def test_real_chinese_pages_decode_without_replacement_characters() -> None:
         body = path.read_bytes()
         replaced = decode(body).text.count("\ufffd")
         assert replaced == body.count("\ufffd".encode()), path.name
+
+
+# Our own sentences, each pair chosen so that the other family's codec also decodes the bytes.
+TRADITIONAL_PAGE = (
+    "特區政府今日發布政策宣言，推動區塊鏈技術的應用。行政院會議通過數位發展部組織法草案，"
+    "加強資訊安全與產業創新。證監會提醒投資者留意加密貨幣交易平台的風險。"
+)
+SIMPLIFIED_VALID_BIG5 = ["国家广播电视总局关于加强网络视听节目管理的通知",
+                         "我们在上海开会讨论了这个问题。",
+                         "市政府发布关于加快推进智慧城市建设的实施意见。",
+                         "国务院办公厅印发数字经济发展规划，推动产业转型升级。"]
+TRADITIONAL_SENTENCES = ["特區政府今日發布政策宣言，推動區塊鏈技術的應用。",
+                         "香港金融管理局發表虛擬資產監管框架，保障投資者權益。",
+                         "經濟部公布今年第一季出口統計，半導體產品成長三成。",
+                         "本府為落實智慧城市政策，將於明年擴大推動電子支付服務。"]
+
+
+@pytest.mark.parametrize("sentence", TRADITIONAL_SENTENCES)
+@pytest.mark.parametrize(("meta", "content_type"), [
+    (meta_charset("gb2312"), ""), (meta_http_equiv("GBK"), ""), ("", "text/html; charset=gbk"),
+    (meta_charset("utf-8"), ""), ("", "text/html; charset=utf-8")])
+def test_big5_bytes_declared_gb_or_utf8_decode_as_big5(sentence: str, meta: str,
+                                                       content_type: str) -> None:
+    text = page(sentence, meta)
+    body = text.encode("big5")
+    body.decode("gb18030")  # GB18030 decodes these bytes too, into nonsense
+    assert_decoded(decode(body, content_type), text, "big5")
+
+
+def test_the_reported_big5_page_declared_gb2312() -> None:
+    text = '<meta charset="gb2312"><p>' + "特區政府今日發布政策宣言，推動區塊鏈技術的應用。" * 3
+    assert_decoded(decode(text.encode("big5"), ""), text, "big5")
+
+
+@pytest.mark.parametrize("sentence", SIMPLIFIED_VALID_BIG5)
+@pytest.mark.parametrize("label", ["gb2312", "gbk", "utf-8", "big5"])
+def test_gbk_bytes_that_are_valid_big5_decode_as_gb18030(sentence: str, label: str) -> None:
+    """Declared GB (or UTF-8) keeps GB18030; declared Big5 (a lying label) switches to it."""
+    text = page(sentence, meta_charset(label))
+    body = text.encode("gbk")
+    body.decode("big5")  # Big5 decodes these bytes too, into nonsense
+    assert_decoded(decode(body), text, "gb18030")
+
+
+@pytest.mark.parametrize("sentence", TRADITIONAL_SENTENCES)
+def test_traditional_text_in_gbk_stays_gb18030(sentence: str) -> None:
+    text = page(sentence, meta_charset("gbk"))
+    assert_decoded(decode(text.encode("gbk")), text, "gb18030")
+
+
+def test_a_longer_big5_page_declared_big5_stays_big5() -> None:
+    text = page(TRADITIONAL_PAGE, meta_charset("big5"))
+    assert_decoded(decode(text.encode("big5"), "text/html; charset=big5"), text, "big5")
+
+
+def test_gbk_bytes_not_valid_big5_skip_the_comparison(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_comparison(text: str) -> tuple[float, float]:
+        raise AssertionError("the plausibility comparison ran")
+
+    monkeypatch.setattr(charset_module, "_plausibility", no_comparison)
+    text = page(PARAGRAPH, meta_charset("gbk"))
+    body = text.encode("gbk")
+    with pytest.raises(UnicodeDecodeError):
+        body.decode("big5")
+    assert_decoded(decode(body), text, "gb18030")

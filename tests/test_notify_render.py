@@ -110,6 +110,7 @@ def test_payload_is_versioned_json() -> None:
         "language": "zh", "change": "new", "topics": ["crypto-ban"],
         "evidence": [{"term": "虚拟货币", "field": "title",
                       "snippet": "关于…防范和处置虚拟货币交易炒作风险0"}],
+        "added": [], "removed": [],
     }]
 
 

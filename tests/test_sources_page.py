@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
+import json
 from pathlib import Path
 
 import pytest
@@ -97,3 +100,34 @@ def test_a_changed_page_is_reported_changed(
     http_server.set("/hdjl/qa.html", (FIXTURES / "page_v2.html").read_bytes())
     assert main(["check"]) == 0
     assert "qa: changed (0 new, 1 changed" in capsys.readouterr().out
+
+
+def test_a_changed_page_alerts_with_the_sentences_added_and_removed(
+        use_config: UseConfig, http_server: FixtureServer, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    text = CONFIG.format(base=http_server.base_url) + (
+        "subscriptions:\n  - {id: now, mode: immediate, channel: {kind: file}}\n")
+    use_config(text)
+    http_server.set("/hdjl/qa.html", (FIXTURES / "page_v1.html").read_bytes())
+    assert main(["check"]) == 0
+    http_server.set("/hdjl/qa.html", (FIXTURES / "page_v2.html").read_bytes())
+    assert main(["check"]) == 0
+    (sent,) = sorted((tmp_path / "state" / "outbox").glob("*.json"))
+    (item,) = json.loads(sent.read_text("utf-8"))["items"]
+    assert item["change"] == "changed"
+    assert "单个项目最高补助300万元。" in item["added"]
+    assert "单个项目最高补助200万元。" in item["removed"]
+    bodies = _bodies(sent.with_suffix(".eml"))
+    (plain,), (html,) = bodies["text/plain"], bodies["text/html"]
+    assert "+ 单个项目最高补助300万元。" in plain and "− 单个项目最高补助200万元。" in plain
+    assert "单个项目最高补助300万元。" in html and "line-through" in html
+    capsys.readouterr()
+
+
+def _bodies(path: Path) -> dict[str, list[str]]:
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    bodies: dict[str, list[str]] = {}
+    for part in message.walk():
+        if not part.is_multipart():
+            bodies.setdefault(part.get_content_type(), []).append(part.get_content())
+    return bodies

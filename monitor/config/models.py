@@ -74,6 +74,9 @@ class SourceBase(StrictModel):
     per_host_delay: Pause | None = None  # overrides defaults.per_host_delay for this source
     max_failures: int | None = Field(default=None, gt=0)  # overrides defaults.max_failures
     expect_every: Duration | None = None  # no new item for longer than this: "quiet"
+    attachments: bool = True  # followed pages: read linked PDF/DOCX/XLSX/OFD into the text
+    max_attachments: int = Field(default=5, ge=0)  # attachments read per page
+    max_attachment_size: ByteSize = 20 * 10**6  # larger files are skipped (so is max_body)
 
 
 class ItemSelectors(StrictModel):

@@ -48,6 +48,8 @@ class ItemView:
     topics: tuple[str, ...]
     terms: tuple[str, ...]
     evidence: tuple[EvidenceView, ...]
+    added: tuple[str, ...] = ()  # a changed document's new sentences …
+    removed: tuple[str, ...] = ()  # … and the ones it dropped
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,8 @@ def payload_for(digest: Digest) -> dict[str, object]:
      "generated_at": ISO 8601, "omitted": items left out past max_items,
      "items": [{"url", "title", "source" (id), "source_name", "published" (ISO 8601 or null),
                 "language", "change" ("new" | "changed"), "topics": [id],
-                "evidence": [{"term", "field" ("title" | "text"), "snippet"}]}]}
+                "evidence": [{"term", "field" ("title" | "text"), "snippet"}],
+                "added": [sentence], "removed": [sentence]}]}  (changed documents only)
     """
     return {
         "version": PAYLOAD_VERSION,
@@ -183,7 +186,7 @@ def _view(item: DigestItem, zone: ZoneInfo) -> ItemView:
     terms = tuple(dict.fromkeys(e.term for e in item.evidence))
     published = _display_date(item.published, zone) if item.published else ""
     return ItemView(item.url, item.title, item.source_name, published, item.change,
-                    item.topics, terms, evidence)
+                    item.topics, terms, evidence, item.added, item.removed)
 
 
 def _item_payload(item: DigestItem) -> dict[str, object]:
@@ -197,6 +200,8 @@ def _item_payload(item: DigestItem) -> dict[str, object]:
         "change": item.change,
         "topics": list(item.topics),
         "evidence": [_evidence_payload(evidence) for evidence in item.evidence],
+        "added": list(item.added),
+        "removed": list(item.removed),
     }
 
 

@@ -14,6 +14,7 @@ from trafilatura.settings import Document
 from monitor.domain import Article
 from monitor.errors import ExtractError
 from monitor.fetch.charset import decode
+from monitor.sources.attachments import find_attachments
 from monitor.sources.dates import parse_date
 from monitor.sources.language import detect_language, primary_subtag
 from monitor.sources.metadata import PageMetadata, read_metadata
@@ -45,6 +46,7 @@ def extract_article(body: bytes, content_type: str, url: str,
         raise ExtractError(f"page had no HTML content: {url}")
     metadata = read_metadata(tree, tz=timezone)
     title = metadata.title or _title(tree)
+    attachments = find_attachments(tree, url)  # before extraction prunes the tree
     _unwrap_layout_tables(tree)
     found = _trafilatura(tree, url)
     text = _clean(found.text) if found is not None and found.text else _largest_block(tree)
@@ -53,7 +55,7 @@ def extract_article(body: bytes, content_type: str, url: str,
         raise ExtractError(f"page had content but no text: {url}")
     return Article(title=title, text=text,
                    published=_published(metadata, found, timezone),
-                   language=_language(tree, text))
+                   language=_language(tree, text), attachments=attachments)
 
 
 def _trafilatura(tree: Any, url: str) -> Document | None:

@@ -38,6 +38,8 @@ class DocumentWrite:
     change: str  # "new", "changed", or "unchanged" (list entry changed, text did not)
     matches: tuple[Match, ...] = ()
     alert_subscriptions: tuple[str, ...] = ()
+    added: tuple[str, ...] = ()  # for "changed": the sentences added and removed
+    removed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,8 @@ class PendingAlert:
     document: Document
     matches: tuple[Match, ...]
     created_at: datetime
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

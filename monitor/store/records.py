@@ -73,6 +73,7 @@ class AlertRecord(SQLModel, table=True):
     subscription_id: str = Field(max_length=100)
     document_id: int = Field(foreign_key="documentrecord.id")
     change: str = Field(max_length=20)  # "new" or "changed"
+    changes: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))  # added/removed
     created_at: datetime
     delivery_id: int | None = Field(default=None, foreign_key="deliveryrecord.id")
 

@@ -104,8 +104,15 @@ class Store:
             rows = session.exec(query).all()
             matches = _matches_by_document(session, [_id(doc) for _, doc in rows])
             return [PendingAlert(_id(alert), alert.change, _document(doc),
-                                 matches.get(_id(doc), ()), alert.created_at)
+                                 matches.get(_id(doc), ()), alert.created_at,
+                                 *_changes(alert.changes))
                     for alert, doc in rows]
+
+    def document_text(self, document_id: int) -> str:
+        """The stored main text of a document ('' when there is none)."""
+        with Session(self.engine) as session:
+            record = session.get(DocumentRecord, document_id)
+            return record.text if record else ""
 
     def add_delivery(self, new: NewDelivery) -> int | None:
         """Put a message in the outbox and mark its alerts as carried, in one transaction.
@@ -223,9 +230,11 @@ def _write_document(session: Session, write: DocumentWrite, now: datetime) -> in
         session.add(MatchRecord(document_id=document_id, topic_id=match.topic_id,
                                 terms=list(match.terms), evidence=evidence_json(match),
                                 matched_at=now))
+    changes = {"added": list(write.added), "removed": list(write.removed)} if (
+        write.added or write.removed) else None
     for subscription_id in write.alert_subscriptions:
         session.add(AlertRecord(subscription_id=subscription_id, document_id=document_id,
-                                change=write.change, created_at=now))
+                                change=write.change, changes=changes, created_at=now))
     return len(write.alert_subscriptions)
 
 
@@ -343,6 +352,11 @@ def _delivery_id(row: DeliveryRecord) -> int:
 def _id(row: DocumentRecord | AlertRecord) -> int:
     assert row.id is not None, "rows read from the database have ids"
     return row.id
+
+
+def _changes(changes: dict[str, Any] | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    changes = changes or {}
+    return tuple(changes.get("added", ())), tuple(changes.get("removed", ()))
 
 
 def _source_state(row: SourceStateRecord) -> SourceState:
