@@ -1,4 +1,9 @@
-"""A fast asyncio HTTP/1.1 portal for benchmarks: N list pages with ETags, and detail pages."""
+"""A fast asyncio HTTP/1.1 portal for benchmarks: N list pages with ETags, and detail pages.
+
+Run: python bench/portal_server.py SOURCES PORT [LATENCY_MS]   (prints "ready" once listening)
+LATENCY_MS (default 0: answer at once) delays every answer but /publish's by that many
+milliseconds, as a distant site would; requests wait concurrently, not in turn.
+"""
 
 from __future__ import annotations
 
@@ -44,13 +49,15 @@ class Portal:
 
 
 async def handle(portal: Portal, reader: asyncio.StreamReader,
-                 writer: asyncio.StreamWriter) -> None:
+                 writer: asyncio.StreamWriter, latency: float = 0.0) -> None:
     try:
         while True:
             head = await reader.readuntil(b"\r\n\r\n")
             lines = head.decode("latin-1").split("\r\n")
             path = lines[0].split(" ")[1]
             headers = {k.lower(): v.strip() for k, _, v in (h.partition(":") for h in lines[1:])}
+            if latency and path != "/publish":
+                await asyncio.sleep(latency)
             if path == "/publish":
                 portal.extra = {i: 1 for i in range(portal.sources // 10)}
                 status, body, etag = 200, b"ok", ""
@@ -67,13 +74,15 @@ async def handle(portal: Portal, reader: asyncio.StreamReader,
         writer.close()
 
 
-async def serve(sources: int, port: int) -> None:
+async def serve(sources: int, port: int, latency: float = 0.0) -> None:
     portal = Portal(sources)
-    server = await asyncio.start_server(lambda r, w: handle(portal, r, w), "127.0.0.1", port)
+    server = await asyncio.start_server(lambda r, w: handle(portal, r, w, latency),
+                                        "127.0.0.1", port)
     print("ready", flush=True)
     async with server:
         await server.serve_forever()
 
 
 if __name__ == "__main__":
-    asyncio.run(serve(int(sys.argv[1]), int(sys.argv[2])))
+    latency_ms = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
+    asyncio.run(serve(int(sys.argv[1]), int(sys.argv[2]), latency_ms / 1000))
