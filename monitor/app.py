@@ -14,6 +14,7 @@ from monitor.compose import Composer
 from monitor.config import Settings, load_config
 from monitor.errors import ConfigError
 from monitor.fetch import Fetcher, HttpFetcher, PoliteFetcher
+from monitor.fetch.polite import HostLimits
 from monitor.health import HealthMonitor
 from monitor.notify import DigestRenderer, Notifier, build_notifier, default_template_dirs
 from monitor.outbox import OutboxSender
@@ -48,7 +49,17 @@ def _fetcher(settings: Settings) -> Fetcher:
     http = HttpFetcher(user_agent=defaults.user_agent, max_body=defaults.max_body)
     return PoliteFetcher(http, user_agent=defaults.user_agent,
                          concurrency=defaults.per_host_concurrency,
-                         delay=defaults.per_host_delay.total_seconds(), retries=defaults.retries)
+                         delay=defaults.per_host_delay.total_seconds(), retries=defaults.retries,
+                         hosts=_host_limits(settings))
+
+
+def _host_limits(settings: Settings) -> dict[str, HostLimits]:
+    """The `hosts:` map of the config, as the fetcher's per-host limits."""
+    return {name: HostLimits(
+                concurrency=limits.per_host_concurrency,
+                delay=None if limits.per_host_delay is None
+                else limits.per_host_delay.total_seconds())
+            for name, limits in settings.hosts.items()}
 
 
 def _workers(value: str | None) -> int:

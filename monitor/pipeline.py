@@ -41,7 +41,7 @@ log = logging.getLogger("monitor.check")
 FOLLOW_CONCURRENCY = 4  # detail pages fetched at once per source
 MAX_FOLLOW_FAILURES = 5  # checks in a row a page may fail before its list entry stands for it
 MAX_DIFF_SENTENCES = 20  # added or removed sentences an alert shows for a changed document
-MAX_CONCURRENT_CHECKS = 32  # sources checked at once; × FOLLOW_CONCURRENCY stays under the pool
+MAX_CONCURRENT_CHECKS = 128  # sources checked at once; × FOLLOW_CONCURRENCY = the pool size
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,11 @@ import pytest
 
 from monitor.app import App, Options
 from monitor.config import parse_config
+from monitor.pipeline import MAX_CONCURRENT_CHECKS
 from tests.fixture_server import FixtureServer
 from tests.portal import FEED_POSTS, GB_POSTS, OLD_POSTS, serve_portal
 
-SLOW_SOURCES = 34  # more than the 32 global check slots
+SLOW_SOURCES = MAX_CONCURRENT_CHECKS + 2  # more than all the global check slots
 
 
 @pytest.fixture

@@ -160,6 +160,41 @@ async def test_streamed_body_stops_as_soon_as_the_cap_is_passed() -> None:
     assert time.monotonic() - started < 2
 
 
+class GigabyteServer:
+    """Answers with a 1 GiB body in 64 KiB writes, no Content-Length, ended only by closing.
+
+    `sent` counts the bytes written; `hung_up` is set when the client closed the connection.
+    """
+
+    SIZE = 1 << 30
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.hung_up = asyncio.Event()
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n")
+        chunk = b"<p>" + b"x" * (65536 - 7) + b"</p>"
+        try:
+            while self.sent < self.SIZE:
+                writer.write(chunk)
+                await writer.drain()
+                self.sent += len(chunk)
+        except ConnectionError:
+            self.hung_up.set()
+
+
+async def test_a_1_gb_body_without_content_length_stops_at_the_cap() -> None:
+    server = GigabyteServer()
+    async with raw_server(server) as url, HttpFetcher(user_agent=UA) as fetcher:
+        with pytest.raises(BodyTooLarge) as caught:
+            await fetcher.fetch(url, timeout=60)
+        await asyncio.wait_for(server.hung_up.wait(), timeout=10)
+    assert caught.value.retryable is False
+    assert fetcher.max_body == 10_000_000  # the default cap
+    assert server.sent < 100_000_000, "the client stopped reading long before 1 GiB"
+
+
 async def test_redirect_is_followed_and_final_url_reported(
         http_server: FixtureServer, fetcher: HttpFetcher) -> None:
     http_server.set("/old", status=301, headers={"Location": "/middle"})

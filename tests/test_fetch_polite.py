@@ -12,9 +12,12 @@ from typing import Any
 
 import pytest
 
-from monitor.errors import FetchError
+from monitor.app import _fetcher
+from monitor.config import parse_config
+from monitor.errors import ConfigError, FetchError
 from monitor.fetch import FetchPolicy, HttpFetcher, PoliteFetcher
 from monitor.fetch.base import parse_retry_after
+from monitor.fetch.polite import HostLimits
 from tests.fixture_server import FixtureServer, Received, Route
 
 UA = "monitor-test/1.0 (+https://example.org/bot)"
@@ -138,6 +141,65 @@ async def test_requests_to_one_host_are_spaced_by_the_delay(
     await fetcher.aclose()
     first, second, third = gaps(http_server.requests_to("/page"))
     assert first >= 0.29 and second >= 0.29 and third >= 0.59
+
+
+async def test_a_host_with_its_own_limits_is_paced_apart_from_the_defaults(
+        http_server: FixtureServer, other_server: FixtureServer) -> None:
+    http_server.set("/page", "ok", delay=0.2)
+    other_server.set("/page", "ok", delay=0.2)
+    fetcher = polite(concurrency=3, delay=0.0,
+                     hosts={"127.0.0.2": HostLimits(concurrency=1, delay=0.3)})
+    await asyncio.gather(*(fetcher.fetch(server.url("/page"), timeout=5, policy=OPEN)
+                           for server in (http_server, other_server) for _ in range(3)))
+    await fetcher.aclose()
+    assert http_server.max_in_flight == 3, "the default host keeps the defaults"
+    assert other_server.max_in_flight == 1
+    assert all(gap >= 0.29 for gap in gaps(other_server.requests_to("/page")))
+
+
+HOSTS_CONFIG = """\
+version: 1
+defaults: {{allow_private: true, per_host_delay: 0s}}
+hosts:
+  {hosts}
+sources:
+  - {{id: portal, kind: rss, url: "http://127.0.0.2/feed.xml"}}
+topics:
+  - {{id: blockchain-policy, terms: {{zh: [区块链]}}}}
+"""
+
+
+async def test_the_hosts_map_of_the_config_reaches_the_fetcher(
+        other_server: FixtureServer) -> None:
+    other_server.set("/page", "ok")
+    settings = parse_config(
+        HOSTS_CONFIG.format(hosts="127.0.0.2: {per_host_concurrency: 1, per_host_delay: 0.3s}"),
+        "sources.yaml", {})
+    assert settings.hosts["127.0.0.2"].per_host_concurrency == 1
+    fetcher = _fetcher(settings)
+    await asyncio.gather(*(fetcher.fetch(other_server.url("/page"), timeout=5, policy=OPEN)
+                           for _ in range(3)))
+    await fetcher.aclose()
+    assert all(gap >= 0.29 for gap in gaps(other_server.requests_to("/page")))
+
+
+@pytest.mark.parametrize(("hosts", "problem"), [
+    ("www.gov.cn: {per_host_dely: 3s}", "per_host_dely"),
+    ("www.gov.cn: {per_host_concurrency: 0}", "per_host_concurrency"),
+    ("www.gov.cn: {per_host_delay: soon}", "per_host_delay"),
+    ('"https://www.gov.cn/": {per_host_delay: 3s}', "hosts"),
+    ("{WWW.gov.cn: {per_host_delay: 1s}, www.gov.cn: {per_host_delay: 2s}}", "twice"),
+])
+def test_the_hosts_map_is_validated(hosts: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        parse_config(HOSTS_CONFIG.format(hosts=hosts), "sources.yaml", {})
+
+
+def test_host_names_are_case_insensitive() -> None:
+    settings = parse_config(HOSTS_CONFIG.format(hosts="WWW.Gov.CN: {per_host_delay: 3s}"),
+                            "sources.yaml", {})
+    assert list(settings.hosts) == ["www.gov.cn"]
+    assert settings.hosts["www.gov.cn"].per_host_concurrency is None
 
 
 async def test_a_hanging_host_does_not_delay_another_host(

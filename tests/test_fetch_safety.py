@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from monitor.cli import main
@@ -48,6 +50,85 @@ async def test_a_private_address_is_refused_unless_the_source_opts_in(
     assert not caught.value.retryable and http_server.received == []
     opted_in = FetchPolicy(allow_private=True)
     assert (await fetcher.fetch(http_server.url("/page"), policy=opted_in)).body == b"intranet"
+    await fetcher.aclose()
+
+
+def redirecting(chain: dict[str, str], seen: list[str]) -> httpx.MockTransport:
+    """Answers each URL in `chain` with a 302 to its value, any other URL with 200 'landed'."""
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        target = chain.get(str(request.url))
+        if target is None:
+            return httpx.Response(200, text="landed")
+        return httpx.Response(302, headers={"Location": target})
+    return httpx.MockTransport(answer)
+
+
+PUBLIC = "http://93.184.216.34/zhengce/"
+NO_ROBOTS = FetchPolicy(robots=False)
+
+
+@pytest.mark.parametrize("target", [
+    "http://127.0.0.1/admin", "http://10.1.2.3/", "http://169.254.169.254/latest/meta-data/",
+    "http://[::1]:8080/", "http://localhost/"])
+async def test_a_redirect_to_a_private_address_is_refused(target: str) -> None:
+    seen: list[str] = []
+    inner = HttpFetcher(user_agent=UA, transport=redirecting({PUBLIC: target}, seen))
+    fetcher = PoliteFetcher(inner, user_agent=UA, delay=0.0)
+    with pytest.raises(FetchError, match=r"redirected to .* address") as caught:
+        await fetcher.fetch(PUBLIC, timeout=5, policy=NO_ROBOTS)
+    assert caught.value.retryable is False and caught.value.url == PUBLIC
+    assert seen == [PUBLIC], "the private target was never asked"
+    await fetcher.aclose()
+
+
+async def test_a_redirect_to_a_private_address_is_followed_when_the_source_opts_in() -> None:
+    seen: list[str] = []
+    inner = HttpFetcher(user_agent=UA, transport=redirecting({PUBLIC: "http://10.1.2.3/"}, seen))
+    fetcher = PoliteFetcher(inner, user_agent=UA, delay=0.0)
+    policy = FetchPolicy(robots=False, allow_private=True)
+    fetched = await fetcher.fetch(PUBLIC, timeout=5, policy=policy)
+    assert (fetched.url, fetched.body) == ("http://10.1.2.3/", b"landed")
+    await fetcher.aclose()
+
+
+async def test_a_later_hop_of_a_redirect_chain_is_checked_too() -> None:
+    seen: list[str] = []
+    chain = {PUBLIC: "http://93.184.216.35/a", "http://93.184.216.35/a": "/b",
+             "http://93.184.216.35/b": "http://192.168.1.1/router"}
+    fetcher = PoliteFetcher(HttpFetcher(user_agent=UA, transport=redirecting(chain, seen)),
+                            user_agent=UA, delay=0.0)
+    with pytest.raises(FetchError, match=r"redirected to http://192\.168\.1\.1/router: .*private"):
+        await fetcher.fetch(PUBLIC, timeout=5, policy=NO_ROBOTS)
+    assert seen == [PUBLIC, "http://93.184.216.35/a", "http://93.184.216.35/b"]
+    await fetcher.aclose()
+
+
+@pytest.mark.parametrize("target", ["ftp://93.184.216.34/file.pdf", "file:///etc/passwd",
+                                    "gopher://93.184.216.34/"])
+async def test_a_redirect_to_another_scheme_is_refused(target: str) -> None:
+    seen: list[str] = []
+    fetcher = HttpFetcher(user_agent=UA, transport=redirecting({PUBLIC: target}, seen))
+    policy = FetchPolicy(allow_private=True)  # the scheme is checked even for opted-in sources
+    with pytest.raises(FetchError, match="unsupported URL scheme") as caught:
+        await fetcher.fetch(PUBLIC, timeout=5, policy=policy)
+    assert caught.value.retryable is False and seen == [PUBLIC]
+    await fetcher.aclose()
+
+
+@pytest.mark.parametrize(("hops", "followed"), [(5, True), (6, False)])
+async def test_at_most_five_redirects_are_followed(hops: int, followed: bool) -> None:
+    urls = [f"http://93.184.216.34/{n}" for n in range(hops + 1)]
+    seen: list[str] = []
+    chain = dict(itertools.pairwise(urls))
+    fetcher = HttpFetcher(user_agent=UA, transport=redirecting(chain, seen))
+    if followed:
+        assert (await fetcher.fetch(urls[0], policy=NO_ROBOTS)).url == urls[-1]
+    else:
+        with pytest.raises(FetchError, match="too many redirects") as caught:
+            await fetcher.fetch(urls[0], policy=NO_ROBOTS)
+        assert caught.value.retryable is False
+    assert len(seen) == min(hops, 5) + 1
     await fetcher.aclose()
 
 

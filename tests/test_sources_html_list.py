@@ -107,6 +107,20 @@ def test_language_comes_from_the_page_then_the_source_hint() -> None:
     assert extract_html_list(fetched(english), source("li"))[0].language == "en"
 
 
+def test_broken_html_still_yields_its_items() -> None:
+    """Unclosed <li>, <a>, <span> and <html>, stray closing tags, a table cell outside a table."""
+    body = ('<html><head><title>通知公告</title><body></div><div class="list"><ul>'
+            '<li><a href="/a/1.html">区块链试点名单<span class="date">2024-06-12</div>'
+            '<li><a href="/a/2.html">数字人民币应用</a></span><span class="date">2024-05-28'
+            '</p></ul></div></div><ul><li><a href=/a/3.html>关于区块链的通知<td>2024-04-15'
+            "</body>").encode()
+    items = extract_html_list(fetched(body), source("li", date=".date"))
+    assert [item.url.rsplit("/", 1)[-1] for item in items] == ["1.html", "2.html", "3.html"]
+    assert items[0].title.startswith("区块链试点名单")
+    assert items[1].title == "数字人民币应用"
+    assert items[1].published == datetime(2024, 5, 28, tzinfo=SHANGHAI)
+
+
 def test_selector_matching_nothing_names_selector_and_url() -> None:
     body = (FIXTURES / "list_utf8.html").read_bytes()
     with pytest.raises(EmptyListError) as raised:

@@ -31,6 +31,8 @@ from monitor.config.types import (
 Pause = Annotated[timedelta, BeforeValidator(parse_duration), Field(ge=timedelta(0))]
 # A host name for allowed_hosts; `*.example.org` (or example.org) also allows its subdomains.
 HostName = Annotated[str, Field(pattern=r"^(\*\.)?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")]
+# One exact host name (or IPv4 address), as a key of `hosts:`.
+ExactHost = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")]
 
 
 class StrictModel(BaseModel):
@@ -52,6 +54,16 @@ class Defaults(StrictModel):
     per_host_delay: Pause = timedelta(seconds=1)  # between the starts of requests to one host
     retries: int = Field(default=2, ge=0)  # more attempts after a transient failure
     allow_private: bool = False  # may sources fetch private or loopback addresses
+
+
+class HostSettings(StrictModel):
+    """One host's own limits, for every source's requests to it; unset keys keep the defaults'.
+
+    A source's own `per_host_delay` still wins for that source's requests.
+    """
+
+    per_host_concurrency: int | None = Field(default=None, gt=0)  # requests at once
+    per_host_delay: Pause | None = None  # between the starts of requests to this host
 
 
 class SourceBase(StrictModel):
@@ -264,11 +276,20 @@ class Settings(StrictModel):
 
     version: Literal[1]
     defaults: Defaults = Defaults()
+    hosts: dict[ExactHost, HostSettings] = {}  # host name -> its own per-host limits
     sources: list[Source] = Field(min_length=1)
     topics: list[Topic] = Field(min_length=1)
     subscriptions: list[Subscription] = []
     smtp: SmtpServer | None = None
     templates_dir: str | None = None
+
+    @field_validator("hosts")
+    @classmethod
+    def _lower_case_hosts(cls, hosts: dict[str, HostSettings]) -> dict[str, HostSettings]:
+        lowered = {name.lower(): limits for name, limits in hosts.items()}
+        if len(lowered) < len(hosts):
+            raise ValueError("a host is listed twice (host names are case-insensitive)")
+        return lowered
 
     def source(self, source_id: str) -> AnySource:
         """The source with this id; KeyError when there is none."""

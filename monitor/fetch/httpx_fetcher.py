@@ -13,6 +13,7 @@ import httpx
 from monitor.domain import Fetched, Validators
 from monitor.errors import BodyTooLarge, FetchError
 from monitor.fetch.base import FetchPolicy, check_scheme, check_status
+from monitor.fetch.safety import check_address
 from monitor.fetch.transport import FastTransport
 
 __all__ = ["HttpFetcher"]
@@ -21,7 +22,7 @@ _CONNECT_TIMEOUT = 10.0  # seconds, at most; never more than the whole request's
 # Errors a retry cannot fix: the same request would fail the same way.
 _PERMANENT: tuple[type[Exception], ...] = (
     httpx.TooManyRedirects,  # a redirect loop (or a chain past max_redirects)
-    httpx.UnsupportedProtocol,  # e.g. a redirect to ftp://
+    httpx.UnsupportedProtocol,
     httpx.InvalidURL,
     httpx.DecodingError,  # a body whose Content-Encoding does not decode
 )
@@ -30,10 +31,13 @@ _PERMANENT: tuple[type[Exception], ...] = (
 class HttpFetcher:
     """Fetches http(s) URLs with one shared `httpx.AsyncClient`.
 
-    Redirects are followed (up to `max_redirects`); `Fetched.url` is the final URL. A redirect
-    loop raises a `FetchError` that is not retryable: the same request loops again, so the URL
-    in the configuration needs fixing. Timeouts, connection errors, 5xx and 429 are retryable;
-    other 4xx are not. `timeout` bounds the whole request, body included.
+    Redirects are followed one by one (up to `max_redirects`); `Fetched.url` is the final URL.
+    Each target must be http(s) and, when a `policy` is given, pass the same address check as
+    the first URL (no private or loopback address unless `policy.allow_private`): a public page
+    cannot redirect the monitor into the intranet. A refused target or a redirect loop raises a
+    `FetchError` that is not retryable: the same request goes the same way again, so the URL in
+    the configuration needs fixing. Timeouts, connection errors, 5xx and 429 are retryable;
+    other 4xx are not. `timeout` bounds the whole request, redirects and body included.
 
     The default transport is `FastTransport` (aiohttp's engine under httpx's API): httpcore's
     pool costs far more CPU per request at scale (see docs/benchmarks.md).
@@ -42,19 +46,19 @@ class HttpFetcher:
     def __init__(self, *, user_agent: str, max_body: int = 10_000_000, max_redirects: int = 5,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.max_body = max_body
+        self.max_redirects = max_redirects
         self._client = httpx.AsyncClient(
             headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
-            follow_redirects=True, max_redirects=max_redirects,
-            transport=transport or FastTransport())
+            follow_redirects=False, transport=transport or FastTransport())
 
     async def fetch(self, url: str, *, validators: Validators | None = None,
                     timeout: float = 20.0, policy: FetchPolicy | None = None) -> Fetched:
-        """`policy` is not used here: politeness and safety are `PoliteFetcher`'s."""
+        """`policy` checks redirect targets; the first URL's checks are `PoliteFetcher`'s."""
         check_scheme(url)
         started = time.monotonic()
         with _translated(url, timeout):
             async with asyncio.timeout(timeout):
-                return await self._get(url, validators, timeout, started)
+                return await self._get(url, validators, timeout, started, policy)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -67,10 +71,20 @@ class HttpFetcher:
         await self.aclose()
 
     async def _get(self, url: str, validators: Validators | None, timeout: float,
-                   started: float) -> Fetched:
+                   started: float, policy: FetchPolicy | None) -> Fetched:
         request = self._client.build_request(
             "GET", url, headers=_conditional_headers(validators), timeout=_timeouts(timeout))
-        response = await self._client.send(request, stream=True)
+        for _ in range(self.max_redirects + 1):
+            response = await self._client.send(request, stream=True)
+            if response.next_request is None:
+                return await self._answer(url, response, started)
+            await response.aclose()
+            request = response.next_request
+            await _check_redirect(url, str(request.url), policy)
+        raise httpx.TooManyRedirects(
+            f"more than {self.max_redirects} redirects, the last to {request.url}", request=request)
+
+    async def _answer(self, url: str, response: httpx.Response, started: float) -> Fetched:
         try:
             check_status(url, response.status_code, response.reason_phrase,
                          response.headers.get("Retry-After"))
@@ -89,6 +103,17 @@ class HttpFetcher:
             if len(body) > self.max_body:
                 raise BodyTooLarge(url, self.max_body)
         return bytes(body)
+
+
+async def _check_redirect(url: str, target: str, policy: FetchPolicy | None) -> None:
+    """Refuse a redirect target that is not http(s), or not allowed by the source's policy."""
+    try:
+        check_scheme(target)
+        if policy is not None:
+            await check_address(target, policy)
+    except FetchError as error:
+        raise FetchError(url, f"redirected to {target}: {error.reason}",
+                         retryable=error.retryable) from error
 
 
 @contextmanager

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from monitor.domain import Fetched, Validators
@@ -15,7 +16,7 @@ from monitor.fetch.base import Fetcher, FetchPolicy, check_scheme
 from monitor.fetch.robots import RobotsCache
 from monitor.fetch.safety import check_address
 
-__all__ = ["PoliteFetcher"]
+__all__ = ["HostLimits", "PoliteFetcher"]
 
 log = logging.getLogger("monitor.fetch")
 
@@ -24,11 +25,20 @@ MAX_PAUSE = 3600.0  # seconds, at most, a host's Retry-After holds back every re
 MIN_ATTEMPT = 1.0  # seconds: a retry needs at least this much of the deadline left
 
 
-class _Host:
-    """One host's request slots, the start of its latest request, and the end of its pause."""
+@dataclass(frozen=True)
+class HostLimits:
+    """One host's own limits; None keeps the fetcher's default."""
 
-    def __init__(self, concurrency: int) -> None:
+    concurrency: int | None = None  # requests at once
+    delay: float | None = None  # seconds between the starts of two requests
+
+
+class _Host:
+    """One host's request slots and delay, the start of its latest request, the end of its pause."""
+
+    def __init__(self, concurrency: int, delay: float) -> None:
         self.slots = asyncio.Semaphore(concurrency)
+        self.delay = delay
         self.last_start = float("-inf")
         self.resume_at = float("-inf")  # loop time before which the host asked us to wait
 
@@ -58,8 +68,9 @@ class PoliteFetcher:
 
     Per host (its name, whatever the port or scheme; shared by every source): at most
     `concurrency` requests at once, and each request starts at least `delay` seconds after the
-    previous one (a source's `policy.delay` replaces it for that source's requests). Time spent
-    waiting for the host is not counted against the request's timeout.
+    previous one. `hosts` gives a host (by name, case-insensitive) its own limits; a source's
+    `policy.delay` replaces any delay for that source's requests. Time spent waiting for the
+    host is not counted against the request's timeout.
 
     Before fetching: http/https only, no private or loopback address unless the policy allows
     it, and robots.txt asked (unless the policy says `robots: false`).
@@ -74,10 +85,12 @@ class PoliteFetcher:
 
     def __init__(self, inner: Fetcher, *, user_agent: str, concurrency: int = 2,
                  delay: float = 1.0, retries: int = 2, backoff: float = 0.5,
-                 jitter: Callable[[float, float], float] = random.uniform) -> None:
+                 jitter: Callable[[float, float], float] = random.uniform,
+                 hosts: Mapping[str, HostLimits] | None = None) -> None:
         self._inner = inner
         self._concurrency = concurrency
         self._delay = delay
+        self._limits = {name.lower(): limits for name, limits in (hosts or {}).items()}
         self._retries = retries
         self._backoff = backoff
         self._jitter = jitter
@@ -101,14 +114,14 @@ class PoliteFetcher:
     async def _robots_fetch(self, url: str, timeout: float) -> Fetched:
         host = self._host(url)
         _check_pause(url, host)
-        async with host.turn(self._delay):
+        async with host.turn(host.delay):
             return await self._inner.fetch(url, timeout=timeout)
 
     async def _retrying(self, url: str, validators: Validators | None, timeout: float,
                         policy: FetchPolicy) -> Fetched:
         loop = asyncio.get_running_loop()
         host = self._host(url)
-        delay = self._delay if policy.delay is None else policy.delay
+        delay = host.delay if policy.delay is None else policy.delay
         deadline: float | None = None
         for attempt in range(self._retries + 1):
             _check_pause(url, host)
@@ -144,7 +157,10 @@ class PoliteFetcher:
         name = (urlsplit(url).hostname or "").lower()
         host = self._hosts.get(name)
         if host is None:
-            host = self._hosts[name] = _Host(self._concurrency)
+            limits = self._limits.get(name, HostLimits())
+            host = self._hosts[name] = _Host(
+                self._concurrency if limits.concurrency is None else limits.concurrency,
+                self._delay if limits.delay is None else limits.delay)
         return host
 
 

@@ -6,7 +6,7 @@ import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
-LIMITS = httpx.Limits(max_connections=200, keepalive_expiry=30.0)
+LIMITS = httpx.Limits(max_connections=512, keepalive_expiry=30.0)  # 128 checks × 4 follows
 
 
 class FastTransport(AiohttpTransport):

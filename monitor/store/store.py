@@ -7,18 +7,24 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, update
+from sqlalchemy import Connection, Engine, delete, func, update
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from monitor.domain import Document, Evidence, Match, RenderedMessage, Validators
 from monitor.errors import StoreError
+from monitor.store.hot_path import (
+    read_source_state,
+    read_source_states,
+    read_validators,
+    write_source_state,
+    write_validators,
+)
 from monitor.store.intents import (
     CheckIntent,
     DeliveryRow,
     DocumentWrite,
-    Health,
     KnownDocument,
     NewDelivery,
     PendingAlert,
@@ -30,9 +36,7 @@ from monitor.store.records import (
     DeliveryRecord,
     DocumentRecord,
     FollowFailureRecord,
-    HttpCacheRecord,
     MatchRecord,
-    SourceStateRecord,
 )
 
 _LOOKUP_CHUNK = 500
@@ -47,19 +51,16 @@ class Store:
     # --- sources and HTTP cache -------------------------------------------------------
 
     def source_state(self, source_id: str) -> SourceState:
-        with Session(self.engine) as session:
-            row = session.get(SourceStateRecord, source_id)
-            return _source_state(row) if row else SourceState(source_id)
+        with self.engine.connect() as connection:
+            return read_source_state(connection, source_id)
 
     def source_states(self) -> list[SourceState]:
-        with Session(self.engine) as session:
-            rows = session.exec(select(SourceStateRecord)).all()
-            return [_source_state(row) for row in rows]
+        with self.engine.connect() as connection:
+            return read_source_states(connection)
 
     def validators(self, url: str) -> Validators | None:
-        with Session(self.engine) as session:
-            row = session.get(HttpCacheRecord, url)
-            return Validators(row.etag, row.last_modified) if row else None
+        with self.engine.connect() as connection:
+            return read_validators(connection, url)
 
     def known_documents(self, urls: Iterable[str]) -> dict[str, KnownDocument]:
         """Stored documents among `urls`, looked up in batches with SQLAlchemy Core."""
@@ -79,15 +80,17 @@ class Store:
     def apply_check(self, intent: CheckIntent) -> int:
         """Write one check's documents, matches, alerts and source state; returns alerts made."""
         try:
+            if not (intent.writes or intent.notices or intent.follow_failures):
+                with self.engine.begin() as connection:  # most checks: no session needed
+                    _record_check(connection, intent)
+                return 0
             with Session(self.engine) as session, session.begin():
                 alerts = sum(_write_document(session, write, intent.checked_at)
                              for write in intent.writes)
                 _save_follow_failures(session, intent)
-                _save_validators(session, intent.validators, intent.checked_at)
-                if intent.record_source:
-                    _update_source(session, intent)
                 for notice in intent.notices:
                     _add_delivery(session, notice)
+                _record_check(session.connection(), intent)
             return alerts
         except SQLAlchemyError as error:
             raise StoreError(f"cannot record check of {intent.source_id}: {error}") from error
@@ -276,32 +279,10 @@ def _save_follow_failures(session: Session, intent: CheckIntent) -> None:
         session.add(record)
 
 
-def _save_validators(session: Session, validators: dict[str, Validators], now: datetime) -> None:
-    for url, found in validators.items():
-        record = session.get(HttpCacheRecord, url) or HttpCacheRecord(url=url, updated_at=now)
-        record.etag, record.last_modified, record.updated_at = (found.etag,
-                                                                found.last_modified, now)
-        session.add(record)
-
-
-def _update_source(session: Session, intent: CheckIntent) -> None:
-    record = session.get(SourceStateRecord, intent.source_id) or SourceStateRecord(
-        source_id=intent.source_id)
-    record.last_checked_at = intent.checked_at
-    record.last_outcome = intent.outcome.value
-    if intent.error is None:
-        record.baseline_done = record.baseline_done or intent.complete
-        record.last_success_at = intent.checked_at
-        record.last_error = None
-        record.consecutive_failures = 0
-    else:
-        record.last_error = intent.error
-        record.consecutive_failures += 1
-    if intent.health is not None:
-        record.failing = intent.health.failing
-        record.last_new_at = intent.health.last_new_at
-        record.quiet_since = intent.health.quiet_since
-    session.add(record)
+def _record_check(connection: Connection, intent: CheckIntent) -> None:
+    write_validators(connection, intent.validators, intent.checked_at)
+    if intent.record_source:
+        write_source_state(connection, intent)
 
 
 def _matches_by_document(session: Session, ids: list[int]) -> dict[int, tuple[Match, ...]]:
@@ -357,13 +338,6 @@ def _id(row: DocumentRecord | AlertRecord) -> int:
 def _changes(changes: dict[str, Any] | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
     changes = changes or {}
     return tuple(changes.get("added", ())), tuple(changes.get("removed", ()))
-
-
-def _source_state(row: SourceStateRecord) -> SourceState:
-    return SourceState(row.source_id, row.baseline_done, row.last_checked_at,
-                       row.last_success_at, row.last_outcome, row.last_error,
-                       row.consecutive_failures,
-                       Health(row.failing, row.last_new_at, row.quiet_since))
 
 
 def _document(row: DocumentRecord) -> Document:
