@@ -28,7 +28,11 @@ class BackfillProgress:
 
 async def backfill(app: App, source: HtmlListSource, since: date,
                    on_page: Callable[[BackfillProgress], None]) -> BackfillProgress:
-    """Store every item published on or after `since`, page by page; alerts nothing."""
+    """Store every item published on or after `since` on the older pages; alerts nothing.
+
+    The first page (the source URL) is left to the regular checks: what is new there is
+    theirs to alert on, so backfill never swallows a document nobody was told about.
+    """
     if source.pagination is None:
         raise ConfigError([f"source {source.id} has no `pagination:` (next or pattern)"])
     progress = BackfillProgress()
@@ -42,7 +46,8 @@ async def backfill(app: App, source: HtmlListSource, since: date,
         except EmptyListError:
             break  # past the last page
         wanted = [item for item in items if _on_or_after(item, since)]
-        progress.stored += await app.checker.record_history(source, wanted)
+        if progress.pages > 0:
+            progress.stored += await app.checker.record_history(source, wanted)
         _count(progress, items)
         on_page(progress)
         if len(wanted) < len(items):

@@ -22,8 +22,9 @@ def assess(state: SourceState, intent: CheckIntent, max_failures: int,
         if not old.failing and failures >= max_failures:
             return replace(old, failing=True), HealthEvent.FAILING
         return old, None
-    if old.failing:
-        return Health(False, last_new, None), HealthEvent.RECOVERED
+    if old.failing:  # a quiet alert already sent stays sent
+        quiet_since = None if intent.outcome is Outcome.NEW else old.quiet_since
+        return Health(False, last_new, quiet_since), HealthEvent.RECOVERED
     if intent.outcome is Outcome.NEW:
         return Health(False, last_new, None), None
     if _quiet(old, intent.checked_at, expect_every):

@@ -126,7 +126,7 @@ class Checker:
     async def _check(self, source: SourceConfig, now: datetime,
                      state: SourceState) -> tuple[CheckIntent, int]:
         fetched = await self._fetch(source, source.url, self.store.validators(source.url))
-        items, child_validators = await self._items(source, fetched)
+        items, child_validators = await self._items(source, fetched)  # validators to keep
         known = self.store.known_documents(item.url for item in items)
         alerting = not source.baseline or state.baseline_done  # the first check: a baseline
         decisions = decide_items(source.id, items, known)
@@ -134,16 +134,21 @@ class Checker:
         writes = tuple(self._write(doc, decision, alerting) for doc, decision in documents)
         # Items whose page failed are tried again next time: keep no validators, or a 304
         # would hide them, and keep the baseline open.
-        validators = {} if failed else {source.url: fetched.validators, **child_validators}
+        validators = {} if failed else child_validators
         return CheckIntent(source.id, check_outcome(writes), now, validators=validators,
                            writes=writes, complete=not failed,
                            follow_failures=tuple(failed)), len(failed)
 
     async def _items(self, source: SourceConfig,
                      fetched: Fetched) -> tuple[list[Item], dict[str, Validators]]:
-        """The items listed, with validators of child listings; an index is read via children."""
+        """The items listed, and the validators to keep for the next conditional GET.
+
+        A sitemap index is read through its children, and only their validators are kept: an
+        index that answers 304 must not stop its (changed, or once failed) children being read.
+        """
         try:
-            return await self.pool.run(extract_items, fetched, source), {}
+            return (await self.pool.run(extract_items, fetched, source),
+                    {source.url: fetched.validators})
         except SitemapIndex as index:
             return await self._child_items(source, index)
 
@@ -234,7 +239,12 @@ class Checker:
                        for url, text in zip(chosen, texts, strict=True) if text)
 
     async def _attachment(self, source: SourceConfig, url: str, limit: asyncio.Semaphore) -> str:
-        """One attachment's text; a refused, broken or oversized file is skipped (logged)."""
+        """One attachment's text; a refused, broken or oversized file is skipped (logged).
+
+        A failure that may pass (timeout, 5xx) fails the whole page instead, so the page is
+        read again at the next check: a document is never classified without an attachment
+        that was only briefly unavailable, nor reported "changed" because of one.
+        """
         try:
             _check_link(source, url)
             check_readable(url)
@@ -243,6 +253,10 @@ class Checker:
             if len(fetched.body) > source.max_attachment_size:
                 raise BodyTooLarge(url, source.max_attachment_size)
             return await self.pool.run(extract_attachment, fetched.body, fetched.url)
+        except FetchError as error:
+            if error.retryable:
+                raise
+            log.warning("%s: attachment skipped: %s", source.id, error)
         except MonitorError as error:
             log.warning("%s: attachment skipped: %s", source.id, error)
         except Exception:  # a library failure on one odd file skips that file only

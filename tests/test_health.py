@@ -51,6 +51,15 @@ def test_quiet_once_after_expect_every_without_news() -> None:
     assert event is None and health.quiet_since is None and health.last_new_at == NOW + 5 * DAY
 
 
+def test_recovery_does_not_repeat_a_quiet_alert() -> None:
+    state = SourceState("portal", consecutive_failures=3,
+                        health=Health(failing=True, last_new_at=NOW, quiet_since=NOW + DAY))
+    health, event = assess(state, _intent(Outcome.UNCHANGED, at=NOW + 3 * DAY), 3, DAY)
+    assert event is HealthEvent.RECOVERED and health.quiet_since == NOW + DAY
+    later = SourceState("portal", health=health)
+    assert assess(later, _intent(Outcome.UNCHANGED, at=NOW + 4 * DAY), 3, DAY)[1] is None
+
+
 CONFIG = """\
 version: 1
 defaults: {{max_failures: 2, allow_private: true, per_host_delay: 0s}}

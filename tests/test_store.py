@@ -44,9 +44,18 @@ def test_upgrade_from_the_first_schema_keeps_deliveries(tmp_path: Path) -> None:
             "INSERT INTO deliveryrecord (subscription_id, idempotency_key, status, subject, text,"
             " html, payload, attempts, next_attempt_at, created_at) VALUES ('ops', 'k1',"
             " 'pending', 's', 't', 'h', '{}', 0, '2026-01-05 08:00:00', '2026-01-05 08:00:00')"))
+        connection.execute(text(
+            "INSERT INTO documentrecord (url, source_id, title, text, language, item_hash,"
+            " content_hash, first_seen_at) VALUES ('u', 'portal', 't', 'x', 'zh', 'i', 'c',"
+            " '2026-01-05 08:00:00')"))
+        connection.execute(text(
+            "INSERT INTO sourcestaterecord (source_id, baseline_done, consecutive_failures)"
+            " VALUES ('portal', 1, 0)"))
     upgrade_schema(engine)
+    store = Store(engine)
+    assert store.source_state("portal").health.last_new_at == NOW, "quiet can be judged"
     columns = {column["name"] for column in inspect(engine).get_columns("deliveryrecord")}
     assert "claimed_by" in columns and inspect(engine).has_table("followfailurerecord")
-    (row,) = Store(engine).deliveries("pending")
+    (row,) = store.deliveries("pending")
     assert row.idempotency_key == "k1" and row.next_attempt_at == NOW
     engine.dispose()

@@ -112,10 +112,12 @@ class PoliteFetcher:
         await self._inner.aclose()
 
     async def _robots_fetch(self, url: str, timeout: float) -> Fetched:
+        """robots.txt of a site; a public site's may not redirect into private addresses."""
         host = self._host(url)
         _check_pause(url, host)
+        policy = FetchPolicy(allow_private=not await _is_public(url))
         async with host.turn(host.delay):
-            return await self._inner.fetch(url, timeout=timeout)
+            return await self._inner.fetch(url, timeout=timeout, policy=policy)
 
     async def _retrying(self, url: str, validators: Validators | None, timeout: float,
                         policy: FetchPolicy) -> Fetched:
@@ -174,3 +176,11 @@ def _come_back_later(url: str, seconds: float, error: FetchError | None = None) 
     reason = f"{error.reason}; " if error is not None else ""
     return FetchError(url, f"{reason}the server asked us to wait {seconds:.0f} s (Retry-After)",
                       retryable=True, retry_after=seconds)
+
+
+async def _is_public(url: str) -> bool:
+    try:
+        await check_address(url, FetchPolicy(allow_private=False))
+    except FetchError:
+        return False
+    return True

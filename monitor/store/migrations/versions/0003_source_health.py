@@ -21,6 +21,9 @@ def upgrade() -> None:
                                       server_default=sa.false()))
         batch_op.add_column(sa.Column("last_new_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("quiet_since", sa.DateTime(timezone=True), nullable=True))
+    # Sources already watched: their last news is their newest document's first sighting.
+    op.execute("UPDATE sourcestaterecord SET last_new_at = (SELECT max(d.first_seen_at)"
+               " FROM documentrecord d WHERE d.source_id = sourcestaterecord.source_id)")
 
 
 def downgrade() -> None:
