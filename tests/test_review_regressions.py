@@ -122,7 +122,7 @@ topics:
 def test_robots_txt_of_a_public_site_cannot_redirect_into_private_space(
         use_config: UseConfig, http_server: FixtureServer,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    import monitor.fetch.safety as safety
+    from monitor.fetch import safety
     monkeypatch.setattr(safety, "_public", lambda address: str(address) != "127.0.0.2")
     internal = FixtureServer("127.0.0.2").start()
     try:
