@@ -43,7 +43,7 @@ class Options:
             workers=_workers(env.get("MONITOR_WORKERS")), env=env)
 
 
-def _fetcher(settings: Settings) -> Fetcher:
+def build_fetcher(settings: Settings) -> Fetcher:
     """One fetcher for every source, so that per-host limits hold across sources."""
     defaults = settings.defaults
     http = HttpFetcher(user_agent=defaults.user_agent, max_body=defaults.max_body)
@@ -82,7 +82,7 @@ class App:
         upgrade_schema(self.engine)
         self.store = Store(self.engine)
         self.pool = WorkerPool(options.workers)
-        self.fetcher = _fetcher(settings)
+        self.fetcher = build_fetcher(settings)
         self.http = httpx.AsyncClient(headers={"User-Agent": settings.defaults.user_agent})
         renderer = DigestRenderer(self.template_dirs())
         self.checker = Checker(settings, self.store, self.fetcher,

@@ -14,17 +14,16 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
-from monitor.app import App, Options
+from monitor.app import App, Options, build_fetcher
 from monitor.backfill import BackfillProgress, backfill, print_progress
 from monitor.config import HtmlListSource, json_schema, load_config
 from monitor.domain import RenderedMessage
 from monitor.errors import ConfigError, MonitorError
 from monitor.export import write_export
-from monitor.fetch import HttpFetcher
 from monitor.logs import setup_logging
 from monitor.outbox import SendReport
-from monitor.pipeline import CheckReport
-from monitor.probe import ProbeReport, describe, probe
+from monitor.pipeline import CheckReport, fetch_policy
+from monitor.probe import ProbeReport, ProbeRules, describe, probe
 from monitor.scheduler import heartbeat_age, run_daemon
 from monitor.store import SourceState
 from monitor.workers import WorkerPool
@@ -170,11 +169,10 @@ def cmd_test_source(args: argparse.Namespace, options: Options) -> int:
     timeout = (source.timeout or settings.defaults.timeout).total_seconds()
 
     async def run() -> ProbeReport:
-        fetcher = HttpFetcher(user_agent=settings.defaults.user_agent,
-                              max_body=settings.defaults.max_body)
-        pool = WorkerPool(0)
+        fetcher, pool = build_fetcher(settings), WorkerPool(0)
+        rules = ProbeRules(fetcher, pool, fetch_policy(source, settings.defaults), timeout)
         try:
-            return await probe(source, fetcher, pool, timeout=timeout, follow=args.follow)
+            return await probe(source, rules, follow=args.follow)
         finally:
             await fetcher.aclose()
             pool.close()

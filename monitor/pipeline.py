@@ -40,6 +40,8 @@ log = logging.getLogger("monitor.check")
 
 FOLLOW_CONCURRENCY = 4  # detail pages fetched at once per source
 MAX_FOLLOW_FAILURES = 5  # checks in a row a page may fail before its list entry stands for it
+MAX_BASELINE_FOLLOWS = 100  # pages read in a baseline; the rest is recorded from the list
+MAX_DIFF_CHARACTERS = 200_000  # of each version, compared for a changed document's diff
 MAX_DIFF_SENTENCES = 20  # added or removed sentences an alert shows for a changed document
 MAX_CONCURRENT_CHECKS = 128  # sources checked at once; × FOLLOW_CONCURRENCY = the pool size
 
@@ -131,7 +133,7 @@ class Checker:
         alerting = not source.baseline or state.baseline_done  # the first check: a baseline
         decisions = decide_items(source.id, items, known)
         documents, failed = await self._documents(source, decisions, alerting)
-        writes = tuple(self._write(doc, decision, alerting) for doc, decision in documents)
+        writes = tuple([await self._write(doc, decision, alerting) for doc, decision in documents])
         # Items whose page failed are tried again next time: keep no validators, or a 304
         # would hide them, and keep the baseline open.
         validators = {} if failed else child_validators
@@ -192,11 +194,16 @@ class Checker:
         todo = [d for d in decisions if d.change is not ItemChange.UNCHANGED]
         if not source.follow:
             return [(_document_from_item(d.item, source), d) for d in todo], []
+        if not alerting and len(todo) > MAX_BASELINE_FOLLOWS:  # e.g. a big sitemap's first check
+            unread = [(_document_from_item(d.item, source), d)
+                      for d in todo[MAX_BASELINE_FOLLOWS:]]
+            read, failed = await self._documents(source, todo[:MAX_BASELINE_FOLLOWS], False)
+            return read + unread, failed
         failures = self.store.follow_failures(d.item.url for d in todo)
         limit = asyncio.Semaphore(FOLLOW_CONCURRENCY)
         results = await asyncio.gather(*(self._follow(source, d, limit) for d in todo))
         documents: list[tuple[Document, ItemDecision]] = []
-        failed: list[tuple[str, str]] = []
+        failed = []
         for decision, (followed, reason) in zip(todo, results, strict=True):
             if followed is not None:
                 documents.append((followed, decision))
@@ -271,13 +278,13 @@ class Checker:
         known = self.store.known_documents(item.url for item in items)
         decisions = decide_items(source.id, items, known)
         documents, _ = await self._documents(source, decisions, alerting=False)
-        writes = tuple(self._write(doc, decision, False) for doc, decision in documents)
+        writes = tuple([await self._write(doc, decision, False) for doc, decision in documents])
         self.store.apply_check(CheckIntent(source.id, check_outcome(writes), datetime.now(UTC),
                                            writes=writes, record_source=False))
         return sum(write.change == "new" for write in writes)
 
-    def _write(self, document: Document, decision: ItemDecision,
-               alerting: bool) -> DocumentWrite:
+    async def _write(self, document: Document, decision: ItemDecision,
+                     alerting: bool) -> DocumentWrite:
         known_id = decision.known.id if decision.known else None
         if decision.change is ItemChange.NEW:
             change = "new"
@@ -287,14 +294,20 @@ class Checker:
             return DocumentWrite(document, item_hash(decision.item), known_id, "unchanged")
         matches = self.classifier.classify(document)
         owed = subscribers(document, matches, self.settings.subscriptions) if alerting else ()
-        added, removed = self._diff(known_id, document) if owed and known_id else ((), ())
+        added, removed = await self._diff(known_id, document) if owed and known_id else ((), ())
         return DocumentWrite(document, item_hash(decision.item), known_id, change, matches, owed,
                              added, removed)
 
-    def _diff(self, document_id: int,
-              document: Document) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """The sentences added and removed since the stored version (at most 20 of each)."""
-        added, removed = sentence_diff(self.store.document_text(document_id), document.text)
+    async def _diff(self, document_id: int,
+                    document: Document) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The sentences added and removed since the stored version (at most 20 of each).
+
+        The comparison is quadratic in the worst case: it runs in a worker, on at most
+        MAX_DIFF_CHARACTERS of each version.
+        """
+        old = self.store.document_text(document_id)[:MAX_DIFF_CHARACTERS]
+        added, removed = await self.pool.run(sentence_diff, old,
+                                             document.text[:MAX_DIFF_CHARACTERS])
         return tuple(added[:MAX_DIFF_SENTENCES]), tuple(removed[:MAX_DIFF_SENTENCES])
 
 

@@ -9,8 +9,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from monitor.domain import Article, Fetched, Item
-from monitor.errors import MonitorError
+from monitor.errors import FetchError, MonitorError
 from monitor.fetch import Fetcher, decode
+from monitor.fetch.base import FetchPolicy
+from monitor.fetch.safety import link_refusal
 from monitor.sources import SourceConfig, extract_article, extract_items
 from monitor.workers import WorkerPool
 
@@ -41,40 +43,51 @@ class ProbeReport:
     error: str | None = None
 
 
-async def probe(source: SourceConfig, fetcher: Fetcher, pool: WorkerPool, *,
-                timeout: float, follow: int) -> ProbeReport:
+@dataclass(frozen=True)
+class ProbeRules:
+    """How the probe fetches: as the checks do, with the source's policy and timeout."""
+
+    fetcher: Fetcher
+    pool: WorkerPool
+    policy: FetchPolicy
+    timeout: float
+
+
+async def probe(source: SourceConfig, rules: ProbeRules, *, follow: int) -> ProbeReport:
     """Fetch and extract the source's list, then up to `follow` item pages; store nothing."""
     report = ProbeReport(source.id, source.url)
     with _warnings_into(report.warnings):
         try:
-            await _probe_list(report, source, fetcher, pool, timeout)
+            await _probe_list(report, source, rules)
         except MonitorError as error:
             report.error = str(error)
             return report
         if source.follow:
             for item in report.items[:follow]:
-                report.followed.append(await _probe_page(item, fetcher, pool, timeout))
+                report.followed.append(await _probe_page(item, source, rules))
     return report
 
 
-async def _probe_list(report: ProbeReport, source: SourceConfig, fetcher: Fetcher,
-                      pool: WorkerPool, timeout: float) -> None:
+async def _probe_list(report: ProbeReport, source: SourceConfig, rules: ProbeRules) -> None:
     started = time.monotonic()
-    report.fetched = await fetcher.fetch(source.url, timeout=timeout)
+    report.fetched = await rules.fetcher.fetch(source.url, timeout=rules.timeout,
+                                               policy=rules.policy)
     report.fetch_seconds = time.monotonic() - started
     report.encoding = decode(report.fetched.body, report.fetched.content_type).encoding
     started = time.monotonic()
-    report.items = await pool.run(extract_items, report.fetched, source)
+    report.items = await rules.pool.run(extract_items, report.fetched, source)
     report.extract_seconds = time.monotonic() - started
 
 
-async def _probe_page(item: Item, fetcher: Fetcher, pool: WorkerPool,
-                      timeout: float) -> FollowedPage:
+async def _probe_page(item: Item, source: SourceConfig, rules: ProbeRules) -> FollowedPage:
     started = time.monotonic()
     try:
-        fetched = await fetcher.fetch(item.url, timeout=timeout)
-        article = await pool.run(extract_article, fetched.body, fetched.content_type,
-                                 fetched.url)
+        refusal = link_refusal(item.url, source.url, source.allowed_hosts)
+        if refusal is not None:
+            raise FetchError(item.url, f"not followed: {refusal}", retryable=False)
+        fetched = await rules.fetcher.fetch(item.url, timeout=rules.timeout, policy=rules.policy)
+        article = await rules.pool.run(extract_article, fetched.body, fetched.content_type,
+                                       fetched.url, source.timezone)
     except MonitorError as error:
         return FollowedPage(item, error=str(error), seconds=time.monotonic() - started)
     return FollowedPage(item, article, seconds=time.monotonic() - started)

@@ -81,3 +81,15 @@ def test_pagination_needs_exactly_one_way(use_config: UseConfig, http_server: Fi
     use_config(CONFIG.format(base=http_server.base_url, pagination='{pattern: "index.html"}'))
     assert main(["validate"]) == 2
     assert "sources[0].pagination: `pattern` needs {n}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("pagination", "problem"), [
+    ('{pattern: "index_{n}_{page}.html"}', "`pattern` may hold only {n}"),
+    ('{next: "a.next["}', "invalid CSS selector 'a.next['"),
+])
+def test_pagination_is_checked_when_validating(
+        pagination: str, problem: str, use_config: UseConfig, http_server: FixtureServer,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    use_config(CONFIG.format(base=http_server.base_url, pagination=pagination))
+    assert main(["validate"]) == 2
+    assert problem in capsys.readouterr().err

@@ -131,3 +131,11 @@ def test_test_source_says_which_selector_matched_nothing(
     http_server.set("/zcwj/index.html", "<html><body><p>改版</p></body></html>")
     assert main(["test-source", "portal"]) == 1
     assert "selector `ul.list li` matched 0 elements" in capsys.readouterr().out
+
+
+def test_test_source_follows_links_by_the_checks_rules(
+        config: Path, http_server: FixtureServer, capsys: pytest.CaptureFixture[str]) -> None:
+    http_server.set("/zcwj/index.html", '<html><body><ul class="list"><li>'
+                    '<a href="http://127.0.0.2/admin.html">内部</a></li></ul></body></html>')
+    assert main(["test-source", "portal", "--follow", "1"]) == 0
+    assert "error: http://127.0.0.2/admin.html: not followed" in capsys.readouterr().out

@@ -112,3 +112,18 @@ def test_control_characters_never_reach_the_store(
     main(["export", "documents", "-o", str(out)])
     assert "\x00" not in out.read_text("utf-8")
     assert "rules for grain" in out.read_text("utf-8")
+
+
+def test_a_baseline_reads_at_most_a_hundred_pages(
+        use_config: UseConfig, http_server: FixtureServer,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.portal import Post, detail_page, list_page
+    posts = [Post(f"n{n}", f"通知{n}", "2021-01-01", ["正文。"]) for n in range(105)]
+    http_server.set("/big/index.html", list_page(posts, "/big/"))
+    for post in posts:
+        http_server.set(f"/big/{post.slug}.html", detail_page(post))
+    use_config(CONFIG.format(base=http_server.base_url).replace(
+        "/zcwj/index.html", "/big/index.html"))
+    assert _check(capsys)["portal"].startswith("new (105 new, 0 changed, 0 alerts)")
+    pages = [r for r in http_server.received if r.path.startswith("/big/n")]
+    assert len(pages) == 100, "the other 5 are recorded from their list entries"

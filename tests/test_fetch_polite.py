@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from monitor.app import _fetcher
+from monitor.app import build_fetcher
 from monitor.config import parse_config
 from monitor.errors import ConfigError, FetchError
 from monitor.fetch import FetchPolicy, HttpFetcher, PoliteFetcher
@@ -176,7 +176,7 @@ async def test_the_hosts_map_of_the_config_reaches_the_fetcher(
         HOSTS_CONFIG.format(hosts="127.0.0.2: {per_host_concurrency: 1, per_host_delay: 0.3s}"),
         "sources.yaml", {})
     assert settings.hosts["127.0.0.2"].per_host_concurrency == 1
-    fetcher = _fetcher(settings)
+    fetcher = build_fetcher(settings)
     await asyncio.gather(*(fetcher.fetch(other_server.url("/page"), timeout=5, policy=OPEN)
                            for _ in range(3)))
     await fetcher.aclose()

@@ -137,3 +137,17 @@ def test_robots_txt_of_a_public_site_cannot_redirect_into_private_space(
         assert internal.received == [], "the metadata endpoint was never asked"
     finally:
         internal.stop()
+
+
+def test_an_xlsx_that_expands_hugely_is_read_streaming_up_to_the_text_cap() -> None:
+    import io
+    import zipfile
+
+    from monitor.sources.attachments import MAX_TEXT, extract_attachment
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        strings = "<si><t>区块链试点项目名单</t></si>" * 1_000_000  # 9M characters of text
+        archive.writestr("xl/sharedStrings.xml", f"<sst>{strings}</sst>")
+    text = extract_attachment(buffer.getvalue(), "https://gov.example/list.xlsx")
+    assert MAX_TEXT <= len(text) < MAX_TEXT + 1000 and text.startswith("区块链试点项目名单")

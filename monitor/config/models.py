@@ -35,6 +35,14 @@ HostName = Annotated[str, Field(pattern=r"^(\*\.)?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]
 ExactHost = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")]
 
 
+def _compile_css(selector: str) -> None:
+    try:
+        soupsieve.compile(selector)
+    except soupsieve.SelectorSyntaxError as error:
+        reason = str(error).splitlines()[0]
+        raise ValueError(f"invalid CSS selector '{selector}': {reason}") from None
+
+
 class StrictModel(BaseModel):
     """Base for config models: unknown keys are errors, values are immutable."""
 
@@ -103,11 +111,7 @@ class ItemSelectors(StrictModel):
     @classmethod
     def _valid_css(cls, selector: str | None) -> str | None:
         if selector is not None:
-            try:
-                soupsieve.compile(selector)
-            except soupsieve.SelectorSyntaxError as error:
-                reason = str(error).splitlines()[0]
-                raise ValueError(f"invalid CSS selector '{selector}': {reason}") from None
+            _compile_css(selector)
         return selector
 
 
@@ -123,8 +127,16 @@ class Pagination(StrictModel):
     def _one_way(self) -> Pagination:
         if (self.next is None) == (self.pattern is None):
             raise ValueError("give exactly one of `next` (a CSS selector) or `pattern`")
-        if self.pattern is not None and "{n}" not in self.pattern:
-            raise ValueError("`pattern` needs {n} where the page number goes")
+        if self.pattern is not None:
+            try:
+                self.pattern.format(n=self.start)
+            except (KeyError, IndexError, ValueError):
+                raise ValueError("`pattern` may hold only {n}, where the page number goes"
+                                 ) from None
+            if "{n}" not in self.pattern:
+                raise ValueError("`pattern` needs {n} where the page number goes")
+        if self.next is not None:
+            _compile_css(self.next)
         return self
 
 

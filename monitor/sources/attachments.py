@@ -31,6 +31,7 @@ MAX_FOUND = 50  # links kept per page; each source reads at most its max_attachm
 MAX_PDF_PAGES = 500
 MAX_TEXT = 500_000  # characters kept per attachment
 MAX_UNZIPPED = 200 * 10**6  # bytes a DOCX, XLSX or OFD may expand to (a zip-bomb guard)
+MAX_TREE_MEMBER = 20 * 10**6  # bytes of the one member parsed whole (a DOCX's document.xml)
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _SPACE = re.compile(r"[ \t\r\f\v\u3000\xa0]+")
 _XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
@@ -98,6 +99,8 @@ def _zip_text(body: bytes, url: str) -> str:
                 raise ExtractError(f"{url}: expands past {MAX_UNZIPPED} bytes (a zip bomb?)")
             names = archive.namelist()
             if "word/document.xml" in names:
+                if archive.getinfo("word/document.xml").file_size > MAX_TREE_MEMBER:
+                    raise ExtractError(f"{url}: document.xml larger than {MAX_TREE_MEMBER} bytes")
                 return _docx_text(body)
             if "xl/workbook.xml" in names:
                 return "\n".join(_xml_texts(archive, _xlsx_parts(names), "t"))
@@ -130,11 +133,22 @@ def _ofd_pages(names: list[str]) -> list[str]:
 
 
 def _xml_texts(archive: zipfile.ZipFile, names: Iterable[str], tag: str) -> Iterator[str]:
-    """The text of every element named `tag` (any namespace) in the given XML members."""
+    """The text of every element named `tag` (any namespace) in the given XML members.
+
+    Streamed: each element is dropped once read, and reading stops after MAX_TEXT characters,
+    so a small file that expands to a huge XML tree never builds it.
+    """
+    budget = MAX_TEXT
     for name in names:
-        root = etree.fromstring(archive.read(name), _XML)
-        for element in root.iter(f"{{*}}{tag}"):
-            yield "".join(element.itertext())
+        with archive.open(name) as member:
+            for _, element in etree.iterparse(member, events=("end",), tag=f"{{*}}{tag}",
+                                              resolve_entities=False, no_network=True):
+                text = "".join(element.itertext())
+                element.clear(keep_tail=False)
+                budget -= len(text)
+                yield text
+                if budget <= 0:
+                    return
 
 
 @cache

@@ -18,6 +18,7 @@ from monitor.sources.dates import parse_date
 from monitor.sources.urls import canonical_url, unique_by_url
 
 MAX_SITEMAP_BYTES = 50 * 2**20  # the sitemap protocol's own limit for one uncompressed file
+MAX_SITEMAP_URLS = 50_000  # and its limit of URLs in one file: more are ignored
 _GZIP_MAGIC = b"\x1f\x8b"
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, recover=True)
 _EPOCH = datetime.min.replace(tzinfo=UTC)
@@ -133,7 +134,7 @@ def _items(entries: list[_Entry], url: str, source: SitemapSource) -> list[Item]
     if not chosen:
         raise EmptyListError(f"include `{source.include}` matched none of the {len(entries)} "
                              f"URLs of sitemap {url}; the site's URLs may have changed")
-    return unique_by_url(_item(entry, url) for entry in chosen)
+    return unique_by_url(_item(entry, url) for entry in chosen[:MAX_SITEMAP_URLS])
 
 
 def _item(entry: _Entry, base: str) -> Item:
