@@ -86,7 +86,9 @@ class Checker:
     def _host_slot(self, source: SourceConfig) -> asyncio.Semaphore:
         host = (urlsplit(source.url).hostname or "").lower()
         if host not in self._host_slots:
-            limit = self.settings.defaults.per_host_concurrency
+            own = self.settings.hosts.get(host)
+            limit = (own.per_host_concurrency if own and own.per_host_concurrency
+                     else self.settings.defaults.per_host_concurrency)
             self._host_slots[host] = asyncio.Semaphore(limit)
         return self._host_slots[host]
 
