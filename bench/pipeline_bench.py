@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import httpx
+from portal_server import portal_config  # beside this file
 
 from monitor.app import App, Options
 from monitor.config import parse_config
@@ -27,18 +28,6 @@ from monitor.fetch import HttpFetcher, PoliteFetcher
 from monitor.fetch.transport import LIMITS
 
 HERE = Path(__file__).parent
-
-
-def config_text(sources: int, port: int) -> str:
-    lines = ["version: 1", "defaults: {timeout: 30s, allow_private: true, per_host_delay: 0s, "
-             f"per_host_concurrency: {sources * 4}}}", "sources:"]
-    for i in range(sources):
-        lines += [f"  - id: s{i}", "    kind: html-list",
-                  f"    url: http://127.0.0.1:{port}/s{i}/list.html",
-                  '    items: {selector: "ul.list li"}', "    follow: true"]
-    lines += ["topics:", "  - id: blockchain-policy", "    terms: {zh: [区块链]}",
-              "subscriptions:", "  - id: files", "    channel: {kind: file}"]
-    return "\n".join(lines) + "\n"
 
 
 def cpu_seconds() -> float:
@@ -60,7 +49,7 @@ async def one_pass(app: App, label: str) -> None:
 
 
 async def run(sources: int, port: int, state: Path, httpcore: bool) -> None:
-    settings = parse_config(config_text(sources, port), "bench.yaml", {})
+    settings = parse_config(portal_config(sources, port), "bench.yaml", {})
     app = App(Options(Path("bench.yaml"), state, workers=2), settings)
     if httpcore:
         await app.fetcher.aclose()

@@ -48,6 +48,23 @@ class Portal:
         return 200, self.detail_page(source, int(parts[1].split(".")[0])), ""
 
 
+def portal_config(sources: int, port: int) -> str:
+    """A sources.yaml for the portal: N html-list sources that follow their items.
+
+    The N sources stand for N different sites on one loopback host, so per-host politeness is
+    lifted (each real site would keep its own delay and limit).
+    """
+    lines = ["version: 1", "defaults: {timeout: 30s, allow_private: true, per_host_delay: 0s, "
+             f"per_host_concurrency: {max(sources * 4, 10000)}}}", "sources:"]
+    for i in range(sources):
+        lines += [f"  - id: s{i}", "    kind: html-list",
+                  f"    url: http://127.0.0.1:{port}/s{i}/list.html",
+                  '    items: {selector: "ul.list li"}', "    follow: true"]
+    lines += ["topics:", "  - id: blockchain-policy", "    terms: {zh: [区块链]}",
+              "subscriptions:", "  - id: files", "    channel: {kind: file}"]
+    return "\n".join(lines) + "\n"
+
+
 async def handle(portal: Portal, reader: asyncio.StreamReader,
                  writer: asyncio.StreamWriter, latency: float = 0.0) -> None:
     try:

@@ -55,20 +55,10 @@ from monitor.app import App, Options
 from monitor.config import parse_config
 
 BENCH = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BENCH))
+from portal_server import portal_config  # noqa: E402 (bench/ is not a package)
+
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def config_text(sources: int, port: int) -> str:
-    lines = ["version: 1",
-             "defaults: {allow_private: true, per_host_delay: 0s, per_host_concurrency: 10000}",
-             "sources:"]
-    for i in range(sources):
-        lines += [f"  - id: s{i}", "    kind: html-list",
-                  f"    url: http://127.0.0.1:{port}/s{i}/list.html",
-                  '    items: {selector: "ul.list li"}', "    follow: true"]
-    lines += ["topics:", "  - id: blockchain-policy", "    terms: {zh: [区块链]}",
-              "subscriptions:", "  - id: files", "    channel: {kind: file}"]
-    return "\n".join(lines) + "\n"
 
 
 def proc_cpu(pid: int | str) -> tuple[float, float]:
@@ -149,7 +139,7 @@ async def one_pass(app: App, label: str, profile: bool) -> None:
 
 
 async def run(sources: int, port: int, state: Path, profile: str | None) -> None:
-    settings = parse_config(config_text(sources, port), "bench.yaml", {})
+    settings = parse_config(portal_config(sources, port), "bench.yaml", {})
     app = App(Options(Path("bench.yaml"), state, workers=2), settings)
     try:
         await one_pass(app, "baseline", profile == "baseline")
