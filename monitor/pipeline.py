@@ -25,7 +25,7 @@ from monitor.detect import (
 from monitor.domain import Document, Fetched, Item, Outcome, Validators
 from monitor.errors import BodyTooLarge, FetchError, MonitorError, NotModified, StoreError
 from monitor.fetch import Fetcher, FetchPolicy
-from monitor.fetch.safety import link_refusal
+from monitor.fetch.safety import check_link
 from monitor.health import HealthMonitor
 from monitor.sources import SourceConfig, detect_language, extract_article, extract_items
 from monitor.sources.attachments import attachment_name, check_readable, extract_attachment
@@ -171,7 +171,7 @@ class Checker:
                      ) -> tuple[list[Item], Validators | None, MonitorError | None]:
         """One child listing: its items and validators, or what went wrong (None if a 304)."""
         try:
-            _check_link(source, url)  # a child sitemap stays on the source's site too
+            check_link(url, source.url, source.allowed_hosts)  # a child stays on the site too
             fetched = await self._fetch(source, url, self.store.validators(url))
             return await self.pool.run(extract_items, fetched, source), fetched.validators, None
         except NotModified:
@@ -220,7 +220,7 @@ class Checker:
         """Fetch an item's page for its full text; a broken page gives None and the reason."""
         item = decision.item
         try:
-            _check_link(source, item.url)
+            check_link(item.url, source.url, source.allowed_hosts)
             async with limit:
                 fetched = await self._fetch(source, item.url)
             article = await self.pool.run(extract_article, fetched.body, fetched.content_type,
@@ -255,7 +255,7 @@ class Checker:
         that was only briefly unavailable, nor reported "changed" because of one.
         """
         try:
-            _check_link(source, url)
+            check_link(url, source.url, source.allowed_hosts)
             check_readable(url)
             async with limit:
                 fetched = await self._fetch(source, url)
@@ -331,13 +331,6 @@ def fetch_policy(source: SourceConfig, defaults: Defaults) -> FetchPolicy:
     delay = source.per_host_delay.total_seconds() if source.per_host_delay is not None else None
     return FetchPolicy(source=source.id, robots=source.robots, allow_private=private,
                        allowed_hosts=tuple(source.allowed_hosts), delay=delay)
-
-
-def _check_link(source: SourceConfig, url: str) -> None:
-    """Refuse (not retryable) a followed link that leaves the source's site."""
-    reason = link_refusal(url, source.url, source.allowed_hosts)
-    if reason is not None:
-        raise FetchError(url, f"not followed: {reason}", retryable=False)
 
 
 def _document_from_item(item: Item, source: SourceConfig) -> Document:

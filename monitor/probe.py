@@ -9,10 +9,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from monitor.domain import Article, Fetched, Item
-from monitor.errors import FetchError, MonitorError
+from monitor.errors import MonitorError
 from monitor.fetch import Fetcher, decode
 from monitor.fetch.base import FetchPolicy
-from monitor.fetch.safety import link_refusal
+from monitor.fetch.safety import check_link
 from monitor.sources import SourceConfig, extract_article, extract_items
 from monitor.workers import WorkerPool
 
@@ -82,9 +82,7 @@ async def _probe_list(report: ProbeReport, source: SourceConfig, rules: ProbeRul
 async def _probe_page(item: Item, source: SourceConfig, rules: ProbeRules) -> FollowedPage:
     started = time.monotonic()
     try:
-        refusal = link_refusal(item.url, source.url, source.allowed_hosts)
-        if refusal is not None:
-            raise FetchError(item.url, f"not followed: {refusal}", retryable=False)
+        check_link(item.url, source.url, source.allowed_hosts)
         fetched = await rules.fetcher.fetch(item.url, timeout=rules.timeout, policy=rules.policy)
         article = await rules.pool.run(extract_article, fetched.body, fetched.content_type,
                                        fetched.url, source.timezone)

@@ -36,6 +36,13 @@ async def check_address(url: str, policy: FetchPolicy) -> None:
                              retryable=False)
 
 
+def check_link(link: str, source_url: str, allowed_hosts: Iterable[str] = ()) -> None:
+    """Refuse (not retryable) a followed link that leaves the source's site."""
+    reason = link_refusal(link, source_url, allowed_hosts)
+    if reason is not None:
+        raise FetchError(link, f"not followed: {reason}", retryable=False)
+
+
 def link_refusal(link: str, source_url: str, allowed_hosts: Iterable[str] = ()) -> str | None:
     """Why a followed link may not be fetched, or None when it may.
 
