@@ -11,7 +11,6 @@ from monitor.app import App
 from monitor.config import HtmlListSource
 from monitor.domain import Item
 from monitor.errors import ConfigError, EmptyListError
-from monitor.pipeline import fetch_policy
 from monitor.sources import extract_items
 from monitor.sources.pagination import next_page_url
 
@@ -36,11 +35,9 @@ async def backfill(app: App, source: HtmlListSource, since: date,
     if source.pagination is None:
         raise ConfigError([f"source {source.id} has no `pagination:` (next or pattern)"])
     progress = BackfillProgress()
-    timeout = (source.timeout or app.settings.defaults.timeout).total_seconds()
     url: str | None = source.url
     while url is not None:
-        fetched = await app.fetcher.fetch(
-            url, timeout=timeout, policy=fetch_policy(source, app.settings.defaults))
+        fetched = await app.checker.fetch(source, url)
         try:
             items = await app.pool.run(extract_items, fetched, source)
         except EmptyListError:

@@ -22,7 +22,7 @@ from monitor.errors import ConfigError, MonitorError
 from monitor.export import write_export
 from monitor.logs import setup_logging
 from monitor.outbox import SendReport
-from monitor.pipeline import CheckReport, fetch_policy
+from monitor.pipeline import CheckReport, fetch_policy, source_timeout
 from monitor.probe import ProbeReport, ProbeRules, describe, probe
 from monitor.scheduler import heartbeat_age, run_daemon
 from monitor.store import SourceState
@@ -166,7 +166,7 @@ def cmd_test_source(args: argparse.Namespace, options: Options) -> int:
     source = next((s for s in settings.sources if s.id == args.source), None)
     if source is None:
         raise ConfigError([f"unknown source id: {args.source}"])
-    timeout = (source.timeout or settings.defaults.timeout).total_seconds()
+    timeout = source_timeout(source, settings.defaults)
 
     async def run() -> ProbeReport:
         fetcher, pool = build_fetcher(settings), WorkerPool(0)

@@ -129,7 +129,7 @@ class Checker:
 
     async def _check(self, source: SourceConfig, now: datetime,
                      state: SourceState) -> tuple[CheckIntent, int]:
-        fetched = await self._fetch(source, source.url, self.store.validators(source.url))
+        fetched = await self.fetch(source, source.url, self.store.validators(source.url))
         items, child_validators = await self._items(source, fetched)  # validators to keep
         known = self.store.known_documents(item.url for item in items)
         alerting = not source.baseline or state.baseline_done  # the first check: a baseline
@@ -172,7 +172,7 @@ class Checker:
         """One child listing: its items and validators, or what went wrong (None if a 304)."""
         try:
             check_link(url, source.url, source.allowed_hosts)  # a child stays on the site too
-            fetched = await self._fetch(source, url, self.store.validators(url))
+            fetched = await self.fetch(source, url, self.store.validators(url))
             return await self.pool.run(extract_items, fetched, source), fetched.validators, None
         except NotModified:
             return [], None, None
@@ -183,11 +183,13 @@ class Checker:
             log.warning("%s: child listing %s skipped: %s", source.id, url, error)
             return [], None, error
 
-    async def _fetch(self, source: SourceConfig, url: str,
-                     validators: Validators | None = None) -> Fetched:
-        timeout = (source.timeout or self.settings.defaults.timeout).total_seconds()
-        return await self.fetcher.fetch(url, validators=validators, timeout=timeout,
-                                        policy=fetch_policy(source, self.settings.defaults))
+    async def fetch(self, source: SourceConfig, url: str,
+                    validators: Validators | None = None) -> Fetched:
+        """A URL of this source, with its timeout and fetch policy."""
+        defaults = self.settings.defaults
+        return await self.fetcher.fetch(url, validators=validators,
+                                        timeout=source_timeout(source, defaults),
+                                        policy=fetch_policy(source, defaults))
 
     async def _documents(self, source: SourceConfig, decisions: Sequence[ItemDecision],
                          alerting: bool) -> tuple[list[tuple[Document, ItemDecision]],
@@ -222,7 +224,7 @@ class Checker:
         try:
             check_link(item.url, source.url, source.allowed_hosts)
             async with limit:
-                fetched = await self._fetch(source, item.url)
+                fetched = await self.fetch(source, item.url)
             article = await self.pool.run(extract_article, fetched.body, fetched.content_type,
                                           fetched.url, source.timezone)
         except MonitorError as error:
@@ -258,7 +260,7 @@ class Checker:
             check_link(url, source.url, source.allowed_hosts)
             check_readable(url)
             async with limit:
-                fetched = await self._fetch(source, url)
+                fetched = await self.fetch(source, url)
             if len(fetched.body) > source.max_attachment_size:
                 raise BodyTooLarge(url, source.max_attachment_size)
             return await self.pool.run(extract_attachment, fetched.body, fetched.url)
@@ -323,6 +325,11 @@ def _give_up(decision: ItemDecision, failures: dict[str, int], alerting: bool,
     log.warning("gave up reading %s of %s after %d attempt(s) (%s); recorded from its list entry",
                 decision.item.url, source.id, attempts, reason)
     return True
+
+
+def source_timeout(source: SourceConfig, defaults: Defaults) -> float:
+    """Seconds one request of this source may take."""
+    return (source.timeout or defaults.timeout).total_seconds()
 
 
 def fetch_policy(source: SourceConfig, defaults: Defaults) -> FetchPolicy:
