@@ -1,4 +1,4 @@
-"""Text normalisation shared by detection and classification."""
+"""Text normalisation shared by every stage: whitespace, NFKC, control characters."""
 
 from __future__ import annotations
 
@@ -10,9 +10,14 @@ _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+def collapse_spaces(text: str) -> str:
+    """Every run of whitespace as one space, and none at either end."""
+    return _SPACE.sub(" ", text).strip()
+
+
 def normalised(text: str) -> str:
     """Text as compared and searched: NFKC, whitespace collapsed, trimmed."""
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+    return collapse_spaces(unicodedata.normalize("NFKC", text))
 
 
 def without_controls(text: str) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from monitor.config import Topic
 from monitor.domain import Document, Evidence, Match
+from monitor.text import collapse_spaces
 
 SNIPPET_RADIUS = 60
 MAX_EVIDENCE_PER_TERM = 3
@@ -82,9 +83,8 @@ def _snippet(text: str, start: int, end: int) -> str:
 _FULLWIDTH_ALNUM = {code: code - 0xFEE0 for start, stop in ((0xFF10, 0xFF1A), (0xFF21, 0xFF3B),
                                                           (0xFF41, 0xFF5B))
                     for code in range(start, stop)}
-_SPACE = re.compile(r"\s+")
 
 
 def _searchable(text: str) -> str:
     """The text as matched and quoted: full-width alphanumerics folded, whitespace collapsed."""
-    return _SPACE.sub(" ", text.translate(_FULLWIDTH_ALNUM)).strip()
+    return collapse_spaces(text.translate(_FULLWIDTH_ALNUM))

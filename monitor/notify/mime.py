@@ -9,16 +9,16 @@ from email.policy import default as default_policy
 from email.utils import format_datetime
 
 from monitor.domain import OutboundMessage
+from monitor.text import collapse_spaces
 
 _MSG_ID_SAFE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,200}$")
-_SPACES = re.compile(r"\s+")
 UNDISCLOSED = "undisclosed-recipients:;"
 
 
 def build_email(message: OutboundMessage, *, sender: str, to: list[str]) -> EmailMessage:
     """multipart/alternative (text/plain, then text/html) with stable Message-ID and Date."""
     email = EmailMessage(policy=default_policy)
-    email["Subject"] = _SPACES.sub(" ", message.message.subject).strip()
+    email["Subject"] = collapse_spaces(message.message.subject)
     email["From"] = sender
     email["To"] = ", ".join(to) if to else UNDISCLOSED
     email["Date"] = format_datetime(message.created_at)

@@ -20,11 +20,11 @@ from monitor.domain import (
     RenderedMessage,
 )
 from monitor.errors import ConfigError
+from monitor.text import collapse_spaces
 
 PAYLOAD_VERSION = 1
 SUBJECT_LIMIT = 150
 _NOUN = "blockchain-policy document"
-_SPACES = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -241,5 +241,5 @@ def _display_time(digest: Digest) -> str:
 
 
 def _clip(text: str) -> str:
-    flat = _SPACES.sub(" ", text).strip()
+    flat = collapse_spaces(text)
     return flat if len(flat) <= SUBJECT_LIMIT else flat[: SUBJECT_LIMIT - 1] + "…"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urljoin
@@ -18,8 +17,8 @@ from monitor.fetch.charset import decode
 from monitor.sources.dates import parse_date
 from monitor.sources.language import detect_language, primary_subtag
 from monitor.sources.urls import canonical_url, unique_by_url
+from monitor.text import collapse_spaces
 
-_SPACE = re.compile(r"\s+")
 _NOT_PAGES = ("javascript:", "mailto:", "tel:", "#")
 _TRUNCATED = ("…", "...", "..")
 
@@ -113,7 +112,7 @@ def _title(element: Tag, link: Tag, selector: SoupSieve | None) -> str:
     text, attribute = _text(link), link.get("title")
     if isinstance(attribute, str) and attribute.strip() and (
             not text or text.endswith(_TRUNCATED)):
-        return _SPACE.sub(" ", attribute).strip()
+        return collapse_spaces(attribute)
     return text
 
 
@@ -126,7 +125,7 @@ def _date(element: Tag, selector: SoupSieve | None, tz: str) -> datetime | None:
 
 
 def _text(element: Tag) -> str:
-    return _SPACE.sub(" ", element.get_text()).strip()
+    return collapse_spaces(element.get_text())
 
 
 def _with_language(item: Item, language: str) -> Item:

@@ -20,8 +20,8 @@ from monitor.fetch.charset import decode
 from monitor.sources.dates import parse_date
 from monitor.sources.language import detect_language, primary_subtag
 from monitor.sources.urls import canonical_url, unique_by_url
+from monitor.text import collapse_spaces
 
-_SPACE = re.compile(r"\s+")
 _LETTERS_BUT_T_Z = re.compile(r"[A-SU-Ya-su-y]")  # RFC 822 day, month and zone names
 _JSON_FEED_VERSION = ("https://jsonfeed.org/", "http://jsonfeed.org/")
 _BLOCKS = sorted({
@@ -60,7 +60,7 @@ def html_to_text(markup: str) -> str:
 
 
 def _collapse(text: str) -> str:
-    return _SPACE.sub(" ", text).strip()
+    return collapse_spaces(text)
 
 
 def _headers(fetched: Fetched) -> dict[str, str]:
