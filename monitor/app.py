@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from monitor.classify import KeywordClassifier
+from monitor.classify import TopicClassifier
 from monitor.compose import Composer
 from monitor.config import Settings, load_config
 from monitor.errors import ConfigError
@@ -86,7 +86,7 @@ class App:
         self.http = httpx.AsyncClient(headers={"User-Agent": settings.defaults.user_agent})
         renderer = DigestRenderer(self.template_dirs())
         self.checker = Checker(settings, self.store, self.fetcher,
-                               KeywordClassifier(settings.topics), self.pool,
+                               TopicClassifier(settings.topics), self.pool,
                                health=HealthMonitor(settings, renderer))
         self.composer = Composer(settings, self.store, renderer)
         self.sender = OutboxSender(self.store, self._notifiers())

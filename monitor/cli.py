@@ -1,4 +1,4 @@
-"""The `monitor` command line: validate, check, run, digest, export, status, healthcheck."""
+"""The `monitor` command line: validate, check, run, digest, export, explain, report, status…"""
 
 from __future__ import annotations
 
@@ -16,15 +16,19 @@ from typing import TypeVar
 
 from monitor.app import App, Options, build_fetcher
 from monitor.backfill import BackfillProgress, backfill, print_progress
+from monitor.classify.regions import Gazetteer
 from monitor.config import HtmlListSource, json_schema, load_config
 from monitor.domain import RenderedMessage
 from monitor.errors import ConfigError, MonitorError
+from monitor.explain import explain_json, explain_text
 from monitor.export import write_export
 from monitor.logs import setup_logging
 from monitor.outbox import SendReport
 from monitor.pipeline import CheckReport, fetch_policy, source_timeout
 from monitor.probe import ProbeReport, ProbeRules, describe, probe
+from monitor.report import as_csv, as_html, as_text, coverage
 from monitor.scheduler import heartbeat_age, run_daemon
+from monitor.sources.urls import canonical_url
 from monitor.store import SourceState
 from monitor.workers import WorkerPool
 
@@ -80,6 +84,20 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("what", choices=["documents", "matches"])
     export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
     export.add_argument("--output", "-o", help="file to write (default stdout)")
+    explain = _add(commands, "explain", cmd_explain,
+                   "why a stored document matched a topic or not: score, reasons, facts, story")
+    explain.add_argument("url", metavar="URL")
+    explain.add_argument("--format", choices=["text", "json"], default="text")
+    report = _add(commands, "report", cmd_report, "analyst reports from the stored matches")
+    report.add_argument("what", choices=["coverage"],
+                        help="coverage: per region and year, did a category's documents name "
+                             "the topic, and how often")
+    report.add_argument("--topic", required=True)
+    report.add_argument("--by", default="region,year", choices=["region,year", "year,region"])
+    report.add_argument("--category", default="gov_report",
+                        help="category of documents counted (default gov_report)")
+    report.add_argument("--format", choices=["text", "csv", "html"], default="text")
+    report.add_argument("--output", "-o", help="file to write (default stdout)")
     _add(commands, "status", cmd_status, "each source's last outcome and the outbox")
     health = _add(commands, "healthcheck", cmd_healthcheck, "exit 0 when the daemon is alive")
     health.add_argument("--max-age", type=int, default=180, help="seconds (default 180)")
@@ -222,6 +240,37 @@ def cmd_export(args: argparse.Namespace, options: Options) -> int:
             return write_export(app.store, args.what, args.format, out)
 
     _with_app(options, export)
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace, options: Options) -> int:
+    async def explain(app: App) -> str:
+        stored = app.store.stored_document(canonical_url(args.url))
+        if stored is None:
+            raise MonitorError(f"{args.url} is not stored; `monitor check` stores what "
+                               "the sources list")
+        if args.format == "json":
+            return json.dumps(explain_json(stored), ensure_ascii=False, indent=2)
+        return explain_text(stored, {topic.id: topic for topic in app.settings.topics})
+
+    print(_with_app(options, explain))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace, options: Options) -> int:
+    async def report(app: App) -> str:
+        if args.topic not in {topic.id for topic in app.settings.topics}:
+            raise ConfigError([f"unknown topic '{args.topic}'"])
+        rows, columns = args.by.split(",")
+        table = coverage(app.store.iter_matches(args.topic), Gazetteer.default().provinces(),
+                         args.topic, args.category, (rows, columns))
+        return {"text": as_text, "csv": as_csv, "html": as_html}[args.format](table)
+
+    output = _with_app(options, report)
+    if args.output:
+        Path(args.output).write_text(output, encoding="utf-8")
+    else:
+        print(output, end="" if output.endswith("\n") else "\n")
     return 0
 
 

@@ -87,12 +87,19 @@ class Composer:
 
     def _item(self, subscription: Subscription, alert: PendingAlert) -> DigestItem:
         doc = alert.document
-        matches = [m for m in alert.matches
-                   if not subscription.topics or m.topic_id in subscription.topics]
+        matches = [m for m in alert.matches if m.relevant and (
+            not subscription.topics or m.topic_id in subscription.topics)]
+        lead = matches[0] if matches else None
         return DigestItem(
             url=doc.url, title=doc.title, source_id=doc.source_id,
-            source_name=self._source_names.get(doc.source_id, doc.source_id),
+            source_name=self._name(doc.source_id),
             published=doc.published, language=doc.language, change=alert.change,
             topics=tuple(m.topic_id for m in matches),
             evidence=tuple(e for m in matches for e in m.evidence),
-            added=alert.added, removed=alert.removed)
+            added=alert.added, removed=alert.removed,
+            category=lead.category if lead else None, regions=lead.regions if lead else (),
+            facts=lead.facts if lead else (), score=lead.score if lead else None,
+            also=tuple((self._name(other.source_id), other.url) for other in alert.also))
+
+    def _name(self, source_id: str) -> str:
+        return self._source_names.get(source_id, source_id)

@@ -5,12 +5,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
+from monitor.classify.similarity import fingerprint
 from monitor.config import Subscription
-from monitor.domain import Document, Item, Match, Outcome
-from monitor.store import DocumentWrite, KnownDocument
+from monitor.domain import Document, Fact, Item, Match, Outcome
+from monitor.store import DocumentWrite, KnownDocument, StoryClue
 from monitor.text import normalised
+
+MIN_LINKING_COUNT = 10  # smaller counts ("3 provinces") are too common to link stories by
 
 
 class ItemChange(StrEnum):
@@ -78,8 +82,8 @@ def check_outcome(writes: Iterable[DocumentWrite]) -> Outcome:
 
 def subscribers(document: Document, matches: Sequence[Match],
                 subscriptions: Iterable[Subscription]) -> tuple[str, ...]:
-    """The subscriptions owed an alert for this document and its matches."""
-    topics = {match.topic_id for match in matches}
+    """The subscriptions owed an alert for this document and its relevant matches."""
+    topics = {match.topic_id for match in matches if match.relevant}
     return tuple(sub.id for sub in subscriptions
                  if _wants(sub, document.source_id, topics))
 
@@ -89,3 +93,35 @@ def _wants(subscription: Subscription, source_id: str, topics: set[str]) -> bool
         return False
     wanted = set(subscription.topics) if subscription.topics else topics
     return bool(wanted & topics)
+
+
+def change_matters(before: Sequence[Match], after: Sequence[Match]) -> bool:
+    """Whether a changed document is news: a topic newly relevant, or its category or facts
+    changed (a plan's figures, a fund's amount). Reworded text alone is not."""
+    old = {match.topic_id: match for match in before if match.relevant}
+    for match in after:
+        if not match.relevant:
+            continue
+        previous = old.get(match.topic_id)
+        if previous is None or previous.category != match.category or (
+                set(previous.facts) != set(match.facts)):
+            return True
+    return False
+
+
+def story_clue(document: Document, matches: Sequence[Match], seen_at: datetime) -> StoryClue | None:
+    """What the store needs to place a relevant document in a story; None if none is relevant."""
+    relevant = [match for match in matches if match.relevant]
+    if not relevant:
+        return None
+    print_ = fingerprint(document.title, document.text)
+    lead = relevant[0]
+    return StoryClue(signature=print_.signature if print_ else None,
+                     bands=print_.bands if print_ else (),
+                     fact_keys=tuple(fact.key for fact in lead.facts if _links(fact)),
+                     regions=lead.regions, language=document.language,
+                     dated=document.published or seen_at)
+
+
+def _links(fact: Fact) -> bool:
+    return fact.kind != "count" or (fact.value.isdigit() and int(fact.value) >= MIN_LINKING_COUNT)

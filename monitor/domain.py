@@ -82,12 +82,44 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class Fact:
+    """A figure a document states: a plan horizon, an amount of money, a count."""
+
+    kind: str  # "horizon", "money" or "count"
+    value: str  # normalised: "2020-2022" or "2025"; whole yuan "10000000"; "164"
+    unit: str  # "year"; "CNY"; the counted noun ("entity", "zone", …) or ""
+    text: str  # as written: "1000万元", "10 millions de yuans"
+
+    @property
+    def key(self) -> str:
+        """The same in every language: links a story's translations."""
+        return f"{self.kind}:{self.value}"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One signal that moved a match's relevance score, as `explain` shows it."""
+
+    signal: str  # "topic", "authority", "place", "category", "guard", "elsewhere", "gate"
+    detail: str  # what was found: "区块链 ×4 (title, text)"
+    weight: float  # what it added to the score (negative for guards; 0 for a failed gate)
+
+
+@dataclass(frozen=True)
 class Match:
-    """A topic matched a document, with the evidence for it."""
+    """A topic's terms were found in a document: the evidence, and what the layers made of it."""
 
     topic_id: str
     terms: tuple[str, ...]
     evidence: tuple[Evidence, ...]
+    score: float = 1.0
+    relevant: bool = True  # the score reached the topic's threshold and every gate held
+    category: str | None = None
+    reasons: tuple[Reason, ...] = ()
+    regions: tuple[str, ...] = ()  # provincial-level divisions named, the document's own first
+    issuer: str | None = None  # the issuing body, when the document states it
+    facts: tuple[Fact, ...] = ()
+    mentions: int = 0  # how often the topic's terms occur in the title and text
 
 
 @dataclass(frozen=True)
@@ -105,6 +137,11 @@ class DigestItem:
     evidence: tuple[Evidence, ...]
     added: tuple[str, ...] = ()  # for a changed document: sentences added …
     removed: tuple[str, ...] = ()  # … and removed since the version last seen
+    category: str | None = None
+    regions: tuple[str, ...] = ()
+    facts: tuple[Fact, ...] = ()
+    score: float | None = None
+    also: tuple[tuple[str, str], ...] = ()  # (source name, URL) of the story's other documents
 
 
 @dataclass(frozen=True)

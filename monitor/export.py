@@ -9,11 +9,11 @@ from typing import Any, TextIO
 
 from monitor.domain import Document
 from monitor.store import Store
-from monitor.store.intents import evidence_json
+from monitor.store.intents import evidence_json, facts_json, reasons_json
 
 DOCUMENT_FIELDS = ["url", "title", "source", "published", "language", "text"]
-MATCH_FIELDS = ["url", "title", "source", "published", "language", "topic", "terms",
-                "evidence"]
+MATCH_FIELDS = ["url", "title", "source", "published", "language", "topic", "category",
+                "regions", "issuer", "facts", "score", "story", "terms", "reasons", "evidence"]
 
 
 def write_export(store: Store, what: str, fmt: str, out: TextIO) -> int:
@@ -45,8 +45,13 @@ def _documents(store: Store) -> Iterator[dict[str, Any]]:
 
 
 def _matches(store: Store) -> Iterator[dict[str, Any]]:
-    for doc, match in store.iter_matches():
-        yield {**_base(doc), "topic": match.topic_id, "terms": list(match.terms),
+    """Relevant matches: what the topic is about, where, which figures, and why."""
+    for row in store.iter_matches():
+        match = row.match
+        yield {**_base(row.document), "topic": match.topic_id, "category": match.category,
+               "regions": list(match.regions), "issuer": match.issuer,
+               "facts": facts_json(match), "score": match.score, "story": row.story_url,
+               "terms": list(match.terms), "reasons": reasons_json(match),
                "evidence": evidence_json(match)}
 
 

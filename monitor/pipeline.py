@@ -10,15 +10,17 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from monitor.classify import KeywordClassifier
+from monitor.classify import TopicClassifier
 from monitor.config import Defaults, Settings
 from monitor.detect import (
     ItemChange,
     ItemDecision,
+    change_matters,
     check_outcome,
     decide_items,
     is_changed,
     item_hash,
+    story_clue,
     subscribers,
     text_hash,
 )
@@ -65,7 +67,7 @@ class Checker:
     """Checks sources: owns no state of its own; everything lasting goes to the store."""
 
     def __init__(self, settings: Settings, store: Store, fetcher: Fetcher,
-                 classifier: KeywordClassifier, pool: WorkerPool, *,
+                 classifier: TopicClassifier, pool: WorkerPool, *,
                  health: HealthMonitor) -> None:
         self.settings = settings
         self.store = store
@@ -298,9 +300,12 @@ class Checker:
             return DocumentWrite(document, item_hash(decision.item), known_id, "unchanged")
         matches = self.classifier.classify(document)
         owed = subscribers(document, matches, self.settings.subscriptions) if alerting else ()
+        if owed and known_id and not change_matters(self.store.matches_of(known_id), matches):
+            owed = ()  # reworded, but nothing a reader needs to hear about again
         added, removed = await self._diff(known_id, document) if owed and known_id else ((), ())
+        clue = story_clue(document, matches, datetime.now(UTC))
         return DocumentWrite(document, item_hash(decision.item), known_id, change, matches, owed,
-                             added, removed)
+                             added, removed, clue)
 
     async def _diff(self, document_id: int,
                     document: Document) -> tuple[tuple[str, ...], tuple[str, ...]]:

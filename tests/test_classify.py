@@ -1,8 +1,8 @@
-"""The keyword classifier: where terms count, word boundaries, and readable evidence."""
+"""The topic classifier with terms alone: where terms count, word boundaries, evidence."""
 
 from __future__ import annotations
 
-from monitor.classify import KeywordClassifier
+from monitor.classify import TopicClassifier
 from monitor.config import Topic
 from monitor.domain import Document
 
@@ -12,7 +12,7 @@ TOPIC = Topic(id="blockchain-policy",
 
 def _classify(title: str, text: str = "") -> list[tuple[str, str, str]]:
     document = Document("https://gov.example/a", "s", title, text, None, "zh", "h")
-    return [(e.term, e.field, e.snippet) for match in KeywordClassifier([TOPIC]).classify(document)
+    return [(e.term, e.field, e.snippet) for match in TopicClassifier([TOPIC]).classify(document)
             for e in match.evidence]
 
 

@@ -74,7 +74,8 @@ def test_export_matches_csv_carries_evidence(config: Path, http_server: FixtureS
     out = tmp_path / "matches.csv"
     assert main(["export", "matches", "--format", "csv", "-o", str(out)]) == 0
     header, row = out.read_text("utf-8").splitlines()[:2]
-    assert header == "url,title,source,published,language,topic,terms,evidence"
+    assert header == ("url,title,source,published,language,topic,category,regions,issuer,facts,"
+                      "score,story,terms,reasons,evidence")
     assert TOPIC_POST.title in row and "区块链" in row
 
 

@@ -110,7 +110,8 @@ def test_payload_is_versioned_json() -> None:
         "language": "zh", "change": "new", "topics": ["crypto-ban"],
         "evidence": [{"term": "虚拟货币", "field": "title",
                       "snippet": "关于…防范和处置虚拟货币交易炒作风险0"}],
-        "added": [], "removed": [],
+        "added": [], "removed": [], "category": None, "regions": [], "facts": [],
+        "score": None, "also_reported_by": [],
     }]
 
 

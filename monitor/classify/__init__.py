@@ -1,5 +1,5 @@
-"""Classification: which topics a document matches, and the evidence."""
+"""Classification: which topics a document matches, how strongly, and why."""
 
-from monitor.classify.keywords import KeywordClassifier
+from monitor.classify.topics import TopicClassifier
 
-__all__ = ["KeywordClassifier"]
+__all__ = ["TopicClassifier"]

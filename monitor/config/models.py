@@ -194,12 +194,26 @@ AnySource = HtmlListSource | RssSource | SitemapSource | JsonSource | PageSource
 Source = Annotated[AnySource, Field(discriminator="kind")]
 
 
+Term = Annotated[str, Field(min_length=1)]
+TermsByLanguage = dict[str, list[Term]]  # language → terms; each is searched in every text
+
+
 class Topic(StrictModel):
-    """What to look for: terms per language code."""
+    """What to look for, in layers: topic terms, then who and where, category cues and guards.
+
+    Only `terms` is required: a topic with terms alone matches any document naming one of
+    them. The other layers turn that into a scored decision (see README, "Classification").
+    """
 
     id: Identifier
     name: str | None = None
-    terms: dict[str, list[Annotated[str, Field(min_length=1)]]]
+    terms: TermsByLanguage
+    authorities: TermsByLanguage = {}  # government bodies and documents; one must be named
+    places: TermsByLanguage = {}  # words for the country (中国, China), besides region names
+    elsewhere: TermsByLanguage = {}  # other countries: when they outnumber ours, not ours
+    categories: dict[Identifier, TermsByLanguage] = {}  # category → its cues, best first
+    guards: TermsByLanguage = {}  # what looks like the topic but is not (prices, hacks, mining)
+    threshold: Fraction = 0.5  # the relevance score a document needs to match
 
     @field_validator("terms")
     @classmethod
@@ -207,6 +221,10 @@ class Topic(StrictModel):
         if not any(terms.values()):
             raise ValueError("a topic needs at least one term")
         return terms
+
+    def layered(self) -> bool:
+        """Whether any layer beyond the terms is configured."""
+        return bool(self.authorities or self.places or self.categories or self.guards)
 
 
 class FileChannel(StrictModel):

@@ -50,6 +50,10 @@ class ItemView:
     evidence: tuple[EvidenceView, ...]
     added: tuple[str, ...] = ()  # a changed document's new sentences …
     removed: tuple[str, ...] = ()  # … and the ones it dropped
+    category: str = ""  # plan, pilot, …; '' for a topic without categories
+    regions: tuple[str, ...] = ()
+    facts: tuple[str, ...] = ()  # as written: "2020—2022年", "1000万元"
+    also: tuple[tuple[str, str], ...] = ()  # (source name, URL): "also reported by"
 
 
 @dataclass(frozen=True)
@@ -186,7 +190,9 @@ def _view(item: DigestItem, zone: ZoneInfo) -> ItemView:
     terms = tuple(dict.fromkeys(e.term for e in item.evidence))
     published = _display_date(item.published, zone) if item.published else ""
     return ItemView(item.url, item.title, item.source_name, published, item.change,
-                    item.topics, terms, evidence, item.added, item.removed)
+                    item.topics, terms, evidence, item.added, item.removed,
+                    item.category or "", item.regions,
+                    tuple(dict.fromkeys(fact.text for fact in item.facts))[:6], item.also)
 
 
 def _item_payload(item: DigestItem) -> dict[str, object]:
@@ -202,6 +208,12 @@ def _item_payload(item: DigestItem) -> dict[str, object]:
         "evidence": [_evidence_payload(evidence) for evidence in item.evidence],
         "added": list(item.added),
         "removed": list(item.removed),
+        "category": item.category,
+        "regions": list(item.regions),
+        "facts": [{"kind": f.kind, "value": f.value, "unit": f.unit, "text": f.text}
+                  for f in item.facts],
+        "score": item.score,
+        "also_reported_by": [{"source_name": name, "url": url} for name, url in item.also],
     }
 
 

@@ -10,6 +10,7 @@ from monitor.store.intents import (
     NewDelivery,
     PendingAlert,
     SourceState,
+    StoryClue,
 )
 from monitor.store.store import Store
 
@@ -23,6 +24,7 @@ __all__ = [
     "PendingAlert",
     "SourceState",
     "Store",
+    "StoryClue",
     "database_url",
     "make_engine",
     "upgrade_schema",

@@ -29,6 +29,18 @@ class KnownDocument:
 
 
 @dataclass(frozen=True)
+class StoryClue:
+    """What places a document in a story: its MinHash, and the facts and regions it states."""
+
+    signature: bytes | None  # None for a text too short to compare
+    bands: tuple[int, ...]
+    fact_keys: tuple[str, ...]
+    regions: tuple[str, ...]
+    language: str
+    dated: datetime  # published, else first seen
+
+
+@dataclass(frozen=True)
 class DocumentWrite:
     """Store a new or changed document, its matches, and the alerts it owes."""
 
@@ -40,6 +52,7 @@ class DocumentWrite:
     alert_subscriptions: tuple[str, ...] = ()
     added: tuple[str, ...] = ()  # for "changed": the sentences added and removed
     removed: tuple[str, ...] = ()
+    clue: StoryClue | None = None  # set when the document matched a topic: find its story
 
 
 @dataclass(frozen=True)
@@ -84,6 +97,7 @@ class PendingAlert:
     created_at: datetime
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
+    also: tuple[Document, ...] = ()  # the other documents of its story ("also reported by")
 
 
 @dataclass(frozen=True)
@@ -115,3 +129,14 @@ class DeliveryRow:
 def evidence_json(match: Match) -> list[dict[str, Any]]:
     """A match's evidence as JSON-able dicts."""
     return [{"term": e.term, "field": e.field, "snippet": e.snippet} for e in match.evidence]
+
+
+def facts_json(match: Match) -> list[dict[str, Any]]:
+    """A match's facts as JSON-able dicts."""
+    return [{"kind": f.kind, "value": f.value, "unit": f.unit, "text": f.text}
+            for f in match.facts]
+
+
+def reasons_json(match: Match) -> list[dict[str, Any]]:
+    """A match's score reasons as JSON-able dicts."""
+    return [{"signal": r.signal, "detail": r.detail, "weight": r.weight} for r in match.reasons]

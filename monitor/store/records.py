@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -49,6 +49,7 @@ class DocumentRecord(SQLModel, table=True):
     content_hash: str = Field(max_length=64)  # of the normalised title and main text
     first_seen_at: datetime
     changed_at: datetime | None = None
+    story_id: int | None = Field(default=None, index=True)  # its story's first document; None: own
 
 
 class MatchRecord(SQLModel, table=True):
@@ -62,6 +63,14 @@ class MatchRecord(SQLModel, table=True):
     terms: list[str] = Field(sa_column=Column(JSON, nullable=False))
     evidence: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     matched_at: datetime
+    score: float = 1.0
+    relevant: bool = True  # the score reached the threshold and every gate held
+    category: str | None = Field(default=None, max_length=40)
+    reasons: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+    regions: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    issuer: str | None = Field(default=None, sa_column=Column(Text))
+    facts: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+    mentions: int = 0
 
 
 class AlertRecord(SQLModel, table=True):
@@ -107,3 +116,30 @@ class FollowFailureRecord(SQLModel, table=True):
     failures: int = 0
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     first_failed_at: datetime
+
+
+class StoryPrintRecord(SQLModel, table=True):
+    """What story matching keeps of a document: its MinHash signature, regions and date."""
+
+    document_id: int = Field(primary_key=True, foreign_key="documentrecord.id")
+    signature: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    regions: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    language: str = Field(max_length=16)
+    dated: datetime  # published, or first seen: translations are linked within a week of it
+
+
+class StoryBandRecord(SQLModel, table=True):
+    """One LSH band key of a document's signature: near-duplicates share at least one."""
+
+    band: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    document_id: int = Field(primary_key=True, foreign_key="documentrecord.id")
+
+
+class StoryFactRecord(SQLModel, table=True):
+    """One fact a document states (horizon, money, count), keyed the same in every language."""
+
+    __table_args__ = (Index("ix_storyfactrecord_key_dated", "key", "dated"),)
+
+    key: str = Field(primary_key=True, max_length=80)
+    document_id: int = Field(primary_key=True, foreign_key="documentrecord.id")
+    dated: datetime

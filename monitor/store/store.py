@@ -12,7 +12,7 @@ from sqlalchemy import select as core_select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
-from monitor.domain import Document, Evidence, Match, RenderedMessage, Validators
+from monitor.domain import Document, Match, RenderedMessage, Validators
 from monitor.errors import StoreError
 from monitor.store.hot_path import (
     read_source_state,
@@ -29,7 +29,14 @@ from monitor.store.intents import (
     NewDelivery,
     PendingAlert,
     SourceState,
-    evidence_json,
+)
+from monitor.store.queries import (
+    MatchRow,
+    StoredDocument,
+    iter_matches,
+    matches_of,
+    stored_document,
+    story_members,
 )
 from monitor.store.records import (
     AlertRecord,
@@ -38,6 +45,8 @@ from monitor.store.records import (
     FollowFailureRecord,
     MatchRecord,
 )
+from monitor.store.rows import document_from_row, match_from_row, match_record
+from monitor.store.stories import already_alerted, assign_story
 
 _LOOKUP_CHUNK = 500
 
@@ -106,9 +115,11 @@ class Store:
                      .order_by(col(AlertRecord.id)))
             rows = session.exec(query).all()
             matches = _matches_by_document(session, [_id(doc) for _, doc in rows])
-            return [PendingAlert(_id(alert), alert.change, _document(doc),
+            stories = story_members(session, [doc.story_id or _id(doc) for _, doc in rows])
+            return [PendingAlert(_id(alert), alert.change, document_from_row(doc),
                                  matches.get(_id(doc), ()), alert.created_at,
-                                 *_changes(alert.changes))
+                                 *_changes(alert.changes),
+                                 also=_others(stories.get(doc.story_id or _id(doc), ()), doc))
                     for alert, doc in rows]
 
     def document_text(self, document_id: int) -> str:
@@ -210,19 +221,32 @@ class Store:
         with Session(self.engine) as session:
             query = select(DocumentRecord).order_by(col(DocumentRecord.id))
             for row in session.exec(query):
-                yield _document(row)
+                yield document_from_row(row)
 
-    def iter_matches(self) -> Iterator[tuple[Document, Match]]:
+    def iter_matches(self, topic: str | None = None,
+                     relevant_only: bool = True) -> Iterator[MatchRow]:
+        """Matches with their documents and story; by default only those that reached the
+        threshold."""
         with Session(self.engine) as session:
-            query = (select(MatchRecord, DocumentRecord)
-                     .join(DocumentRecord, col(MatchRecord.document_id) == col(DocumentRecord.id))
-                     .order_by(col(MatchRecord.id)))
-            for match, doc in session.exec(query):
-                yield _document(doc), _match(match)
+            yield from iter_matches(session, topic, relevant_only)
+
+    # --- explain ----------------------------------------------------------------------
+
+    def stored_document(self, url: str) -> StoredDocument | None:
+        with Session(self.engine) as session:
+            return stored_document(session, url)
+
+    def matches_of(self, document_id: int) -> tuple[Match, ...]:
+        with Session(self.engine) as session:
+            return matches_of(session, document_id)
 
 
 def _write_document(session: Session, write: DocumentWrite, now: datetime) -> int:
-    """Insert or update one document with its matches and alerts; returns alerts made."""
+    """Insert or update one document with its matches and alerts; returns alerts made.
+
+    A document that joins a story another document started owes no alert to a subscription
+    that story already reached: one story, one alert.
+    """
     record = _document_record(session, write, now)
     if record is None or write.change == "unchanged":
         return 0
@@ -230,15 +254,19 @@ def _write_document(session: Session, write: DocumentWrite, now: datetime) -> in
     if write.document_id is not None:
         session.execute(delete(MatchRecord).where(col(MatchRecord.document_id) == document_id))
     for match in write.matches:
-        session.add(MatchRecord(document_id=document_id, topic_id=match.topic_id,
-                                terms=list(match.terms), evidence=evidence_json(match),
-                                matched_at=now))
+        session.add(match_record(document_id, match, now))
+    owed = write.alert_subscriptions
+    if write.clue is not None:
+        connection = session.connection()
+        story = assign_story(connection, document_id, write.clue)
+        owed = tuple(sub for sub in owed
+                     if not already_alerted(connection, story, document_id, sub))
     changes = {"added": list(write.added), "removed": list(write.removed)} if (
         write.added or write.removed) else None
-    for subscription_id in write.alert_subscriptions:
+    for subscription_id in owed:
         session.add(AlertRecord(subscription_id=subscription_id, document_id=document_id,
                                 change=write.change, changes=changes, created_at=now))
-    return len(write.alert_subscriptions)
+    return len(owed)
 
 
 def _document_record(session: Session, write: DocumentWrite,
@@ -290,7 +318,7 @@ def _matches_by_document(session: Session, ids: list[int]) -> dict[int, tuple[Ma
     if ids:
         query = select(MatchRecord).where(col(MatchRecord.document_id).in_(ids))
         for record in session.exec(query):
-            found.setdefault(record.document_id, []).append(_match(record))
+            found.setdefault(record.document_id, []).append(match_from_row(record))
     return {doc_id: tuple(matches) for doc_id, matches in found.items()}
 
 
@@ -335,21 +363,13 @@ def _id(row: DocumentRecord | AlertRecord) -> int:
     return row.id
 
 
+def _others(story: tuple[Document, ...], row: DocumentRecord) -> tuple[Document, ...]:
+    return tuple(document for document in story if document.url != row.url)
+
+
 def _changes(changes: dict[str, Any] | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
     changes = changes or {}
     return tuple(changes.get("added", ())), tuple(changes.get("removed", ()))
-
-
-def _document(row: DocumentRecord) -> Document:
-    return Document(url=row.url, source_id=row.source_id, title=row.title, text=row.text,
-                    published=row.published, language=row.language,
-                    content_hash=row.content_hash)
-
-
-def _match(row: MatchRecord) -> Match:
-    evidence = tuple(Evidence(item["term"], item["field"], item["snippet"])
-                     for item in row.evidence)
-    return Match(row.topic_id, tuple(row.terms), evidence)
 
 
 def _delivery(row: DeliveryRecord) -> DeliveryRow:
