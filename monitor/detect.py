@@ -97,14 +97,15 @@ def _wants(subscription: Subscription, source_id: str, topics: set[str]) -> bool
 
 def change_matters(before: Sequence[Match], after: Sequence[Match]) -> bool:
     """Whether a changed document is news: a topic newly relevant, or its category or facts
-    changed (a plan's figures, a fund's amount). Reworded text alone is not."""
+    changed (a plan's figures, a fund's amount: by value, however written). Reworded text
+    alone is not."""
     old = {match.topic_id: match for match in before if match.relevant}
     for match in after:
         if not match.relevant:
             continue
         previous = old.get(match.topic_id)
         if previous is None or previous.category != match.category or (
-                set(previous.facts) != set(match.facts)):
+                {f.key for f in previous.facts} != {f.key for f in match.facts}):
             return True
     return False
 
@@ -119,7 +120,7 @@ def story_clue(document: Document, matches: Sequence[Match], seen_at: datetime) 
     return StoryClue(signature=print_.signature if print_ else None,
                      bands=print_.bands if print_ else (),
                      fact_keys=tuple(fact.key for fact in lead.facts if _links(fact)),
-                     regions=lead.regions, language=document.language,
+                     regions=lead.regions, category=lead.category, language=document.language,
                      dated=document.published or seen_at)
 
 

@@ -23,9 +23,10 @@ AUTHORITY = 0.2
 PLACE = 0.15
 CATEGORY_TITLE = 0.3
 CATEGORY_TEXT = 0.15
-GUARD_TITLE = -0.3
+GUARD_TITLE = -0.45  # a guard in the title: the story is about that, not the policy
 GUARD_TEXT = -0.1  # per distinct guard term, down to GUARD_FLOOR in all
 GUARD_FLOOR = -0.4
+FIGURE_BONUS = 1.5  # category points for a plan's horizon, a fund's amount
 PROMINENT_MENTIONS = 3  # a topic named less often, and not in the title, is only in passing …
 PASSING_CATEGORIES = ("gov_report",)  # … which counts only where a mention is the news
 
@@ -156,7 +157,7 @@ def _guard_reasons(found: _Found) -> list[Reason]:
                               GUARD_TITLE))
     distinct = len(found.terms(GUARDS, "text"))
     if distinct:
-        weight = max(GUARD_FLOOR, GUARD_TEXT * distinct)
+        weight = round(max(GUARD_FLOOR, GUARD_TEXT * distinct), 3)
         reasons.append(Reason("guard", f"{_listed(found.terms(GUARDS, 'text'))} in the text",
                               weight))
     return reasons
@@ -164,28 +165,36 @@ def _guard_reasons(found: _Found) -> list[Reason]:
 
 def _category(topic: Topic, found: _Found,
               facts: Sequence[Fact]) -> tuple[str | None, list[Reason]]:
-    """The category with the strongest cues (a cue in the title counts three times)."""
+    """The category the title names (the first configured, if it names several); else the one
+    whose cues the text names most."""
+    in_title = [name for name in topic.categories if found.count(f"category:{name}", "title")]
+    best = in_title[0] if in_title else _best_in_text(topic, found, facts)
+    if best is None:
+        return None, []
+    label = f"category:{best}"
+    detail = f"{best}: {_listed(found.terms(label))}" + (" (title)" if in_title else "")
+    return best, [Reason("category", detail, CATEGORY_TITLE if in_title else CATEGORY_TEXT)]
+
+
+def _best_in_text(topic: Topic, found: _Found, facts: Sequence[Fact]) -> str | None:
     best, best_score = None, 0.0
     for name in topic.categories:
         score = _category_score(f"category:{name}", name, found, facts)
         if score > best_score:
             best, best_score = name, score
-    if best is None:
-        return None, []
-    label = f"category:{best}"
-    in_title = bool(found.count(label, "title"))
-    detail = f"{best}: {_listed(found.terms(label))}" + (" (title)" if in_title else "")
-    return best, [Reason("category", detail, CATEGORY_TITLE if in_title else CATEGORY_TEXT)]
+    return best
 
 
 def _category_score(label: str, name: str, found: _Found, facts: Sequence[Fact]) -> float:
-    title, text = found.terms(label, "title"), found.terms(label, "text")
-    if not (title or text):
+    """Distinct cues, plus a little for repeats, plus the figures the category is made of:
+    a plan states its horizon, a fund its amount."""
+    text = found.terms(label, "text")
+    if not text:
         return 0.0
-    score = 3.0 * len(title) + len(text) + 0.25 * min(8, sum(text.values()) - len(text))
+    score = len(text) + 0.25 * min(8, sum(text.values()) - len(text))
     kinds = {fact.kind for fact in facts}
     if (name == "plan" and "horizon" in kinds) or (name == "funding" and "money" in kinds):
-        score += 0.5
+        score += FIGURE_BONUS
     return score
 
 

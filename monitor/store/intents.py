@@ -36,6 +36,7 @@ class StoryClue:
     bands: tuple[int, ...]
     fact_keys: tuple[str, ...]
     regions: tuple[str, ...]
+    category: str | None
     language: str
     dated: datetime  # published, else first seen
 

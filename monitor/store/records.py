@@ -124,12 +124,15 @@ class StoryPrintRecord(SQLModel, table=True):
     document_id: int = Field(primary_key=True, foreign_key="documentrecord.id")
     signature: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     regions: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    category: str | None = Field(default=None, max_length=40)
     language: str = Field(max_length=16)
     dated: datetime  # published, or first seen: translations are linked within a week of it
 
 
 class StoryBandRecord(SQLModel, table=True):
     """One LSH band key of a document's signature: near-duplicates share at least one."""
+
+    __table_args__ = {"sqlite_with_rowid": False}
 
     band: int = Field(sa_column=Column(BigInteger, primary_key=True))
     document_id: int = Field(primary_key=True, foreign_key="documentrecord.id")
@@ -138,7 +141,8 @@ class StoryBandRecord(SQLModel, table=True):
 class StoryFactRecord(SQLModel, table=True):
     """One fact a document states (horizon, money, count), keyed the same in every language."""
 
-    __table_args__ = (Index("ix_storyfactrecord_key_dated", "key", "dated"),)
+    __table_args__ = (Index("ix_storyfactrecord_key_dated", "key", "dated"),
+                      {"sqlite_with_rowid": False})
 
     key: str = Field(primary_key=True, max_length=80)
     document_id: int = Field(primary_key=True, foreign_key="documentrecord.id")

@@ -258,9 +258,11 @@ def _write_document(session: Session, write: DocumentWrite, now: datetime) -> in
     owed = write.alert_subscriptions
     if write.clue is not None:
         connection = session.connection()
-        story = assign_story(connection, document_id, write.clue)
-        owed = tuple(sub for sub in owed
-                     if not already_alerted(connection, story, document_id, sub))
+        story = assign_story(connection, document_id, write.clue,
+                             new=write.document_id is None)
+        if write.change == "new":  # a change that matters is news even in a known story
+            owed = tuple(sub for sub in owed
+                         if not already_alerted(connection, story, document_id, sub))
     changes = {"added": list(write.added), "removed": list(write.removed)} if (
         write.added or write.removed) else None
     for subscription_id in owed:

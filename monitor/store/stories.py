@@ -6,10 +6,10 @@ document does not grow with the number of documents stored.
 
 from __future__ import annotations
 
-from collections import Counter
+import functools
 from datetime import timedelta
 
-from sqlalchemy import Connection, Table, func, insert, select, update
+from sqlalchemy import Connection, Executable, Table, bindparam, func, insert, select, update
 
 from monitor.classify.similarity import DUPLICATE_SIMILARITY, similarity
 from monitor.store.intents import StoryClue
@@ -22,7 +22,7 @@ from monitor.store.records import (
 )
 
 LINK_WINDOW = timedelta(days=7)  # translations: dated within a week of each other
-MIN_SHARED_FACTS = 2  # translations: at least this many facts in common (and a region)
+MIN_SHARED_FACTS = 2  # translations: this many facts in common, or one and the same category
 MAX_CANDIDATES = 20  # documents compared per lookup, the most promising first
 
 
@@ -31,11 +31,14 @@ def _table(record: type) -> Table:
     return table
 
 
-def assign_story(connection: Connection, document_id: int, clue: StoryClue) -> int:
-    """The story `document_id` belongs to (its own id if it starts one), remembered."""
-    known = connection.execute(select(_table(StoryPrintRecord).c.document_id).where(
-        _table(StoryPrintRecord).c.document_id == document_id)).first()
-    if known is not None:  # a changed document stays in its story
+def assign_story(connection: Connection, document_id: int, clue: StoryClue,
+                 new: bool = True) -> int:
+    """The story `document_id` belongs to (its own id if it starts one), remembered.
+
+    A changed document (`new` false) that already has a story stays in it.
+    """
+    if not new and connection.execute(select(_table(StoryPrintRecord).c.document_id).where(
+            _table(StoryPrintRecord).c.document_id == document_id)).first() is not None:
         return story_of(connection, document_id)
     story = (_near_duplicate(connection, clue) or _translation(connection, clue)
              or document_id)
@@ -64,56 +67,79 @@ def _near_duplicate(connection: Connection, clue: StoryClue) -> int | None:
     """The story of the most similar stored document, if it is similar enough."""
     if clue.signature is None or not clue.bands:
         return None
-    bands = _table(StoryBandRecord)
-    shared = func.count().label("shared")
-    query = (select(bands.c.document_id, shared).where(bands.c.band.in_(clue.bands))
-             .group_by(bands.c.document_id).order_by(shared.desc()).limit(MAX_CANDIDATES))
-    candidates = [row[0] for row in connection.execute(query)]
-    if not candidates:
-        return None
-    prints = _table(StoryPrintRecord)
-    rows = connection.execute(select(prints.c.document_id, prints.c.signature).where(
-        prints.c.document_id.in_(candidates)))
-    scored = [(similarity(clue.signature, signature), doc_id) for doc_id, signature in rows
-              if signature is not None]
-    best = max(scored, default=None)
-    if best is None or best[0] < DUPLICATE_SIMILARITY:
-        return None
-    return story_of(connection, best[1])
+    rows = connection.execute(_band_candidates(), {"bands": list(clue.bands)})
+    scored = [(similarity(clue.signature, signature), story or doc_id)
+              for doc_id, signature, regions, story in rows
+              if signature is not None and not _elsewhere(clue.regions, regions or [])]
+    top = max(scored, default=None)
+    return top[1] if top is not None and top[0] >= DUPLICATE_SIMILARITY else None
 
 
 def _translation(connection: Connection, clue: StoryClue) -> int | None:
-    """The story of a document dated within a week that states the same facts and a region."""
-    if len(clue.fact_keys) < MIN_SHARED_FACTS:
+    """The story of a document dated within a week that names the same place and states the
+    same facts: two of them, or one and the same category (a fund's amount, a plan's horizon)."""
+    if not clue.fact_keys:
         return None
-    facts = _table(StoryFactRecord)
+    rows = connection.execute(_fact_candidates(), {
+        "keys": list(clue.fact_keys), "since": clue.dated - LINK_WINDOW,
+        "until": clue.dated + LINK_WINDOW})
+    linked = [(shared, story or doc_id) for doc_id, shared, regions, category, story in rows
+              if _same_place(clue.regions, regions or [])
+              and (shared >= MIN_SHARED_FACTS or category == clue.category)]
+    return max(linked)[1] if linked else None
+
+
+@functools.cache
+def _band_candidates() -> Executable:
+    """Documents sharing the most bands with :bands, with their signature, regions, story."""
+    bands, prints, documents = (_table(StoryBandRecord), _table(StoryPrintRecord),
+                                _table(DocumentRecord))
     shared = func.count().label("shared")
-    query = (select(facts.c.document_id, shared)
-             .where(facts.c.key.in_(clue.fact_keys),
-                    facts.c.dated.between(clue.dated - LINK_WINDOW, clue.dated + LINK_WINDOW))
-             .group_by(facts.c.document_id).having(shared >= MIN_SHARED_FACTS)
-             .order_by(shared.desc()).limit(MAX_CANDIDATES))
-    counts = Counter({doc_id: n for doc_id, n in connection.execute(query)})
-    prints = _table(StoryPrintRecord)
-    rows = connection.execute(select(prints.c.document_id, prints.c.regions).where(
-        prints.c.document_id.in_(list(counts))))
-    linked = [doc_id for doc_id, regions in rows if _same_place(clue.regions, regions or [])]
-    if not linked:
-        return None
-    return story_of(connection, max(linked, key=lambda doc_id: counts[doc_id]))
+    best = (select(bands.c.document_id, shared)
+            .where(bands.c.band.in_(bindparam("bands", expanding=True)))
+            .group_by(bands.c.document_id).order_by(shared.desc()).limit(MAX_CANDIDATES)
+            .subquery())
+    return (select(best.c.document_id, prints.c.signature, prints.c.regions,
+                   documents.c.story_id)
+            .join(prints, prints.c.document_id == best.c.document_id)
+            .join(documents, documents.c.id == best.c.document_id))
+
+
+@functools.cache
+def _fact_candidates() -> Executable:
+    """Documents dated in [:since, :until] sharing the most of :keys, with what links them."""
+    facts, prints, documents = (_table(StoryFactRecord), _table(StoryPrintRecord),
+                                _table(DocumentRecord))
+    shared = func.count().label("shared")
+    best = (select(facts.c.document_id, shared)
+            .where(facts.c.key.in_(bindparam("keys", expanding=True)),
+                   facts.c.dated.between(bindparam("since"), bindparam("until")))
+            .group_by(facts.c.document_id).order_by(shared.desc()).limit(MAX_CANDIDATES)
+            .subquery())
+    return (select(best.c.document_id, best.c.shared, prints.c.regions, prints.c.category,
+                   documents.c.story_id)
+            .join(prints, prints.c.document_id == best.c.document_id)
+            .join(documents, documents.c.id == best.c.document_id))
+
+
+def _elsewhere(ours: tuple[str, ...], theirs: list[str]) -> bool:
+    """Whether two documents are about different places: the same template filled in by two
+    provinces is two stories, however alike the text."""
+    return bool(ours and theirs) and ours[0] != theirs[0] and not set(ours) & set(theirs)
 
 
 def _same_place(ours: tuple[str, ...], theirs: list[str]) -> bool:
-    """Both name the same main region, or neither names any (a national story)."""
+    """Both name the same main region, or mostly the same regions, or none (a national story)."""
     if not ours or not theirs:
         return not ours and not theirs
-    return ours[0] == theirs[0] or bool(set(ours[:3]) & set(theirs[:3]))
+    overlap = len(set(ours) & set(theirs)) / len(set(ours) | set(theirs))
+    return ours[0] == theirs[0] or overlap >= 0.5
 
 
 def _remember(connection: Connection, document_id: int, story: int, clue: StoryClue) -> None:
     connection.execute(insert(_table(StoryPrintRecord)).values(
         document_id=document_id, signature=clue.signature, regions=list(clue.regions),
-        language=clue.language, dated=clue.dated))
+        category=clue.category, language=clue.language, dated=clue.dated))
     if clue.bands:
         connection.execute(insert(_table(StoryBandRecord)), [
             {"band": band, "document_id": document_id} for band in dict.fromkeys(clue.bands)])
