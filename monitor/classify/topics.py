@@ -186,16 +186,23 @@ def _best_in_text(topic: Topic, found: _Found, facts: Sequence[Fact]) -> str | N
 
 
 def _category_score(label: str, name: str, found: _Found, facts: Sequence[Fact]) -> float:
-    """Distinct cues, plus a little for repeats, plus the figures the category is made of:
-    a plan states its horizon, a fund its amount."""
+    """Distinct cues by how specific they are, a little for repeats, and the figures the
+    category is made of: a plan states its horizon, a fund its amount."""
     text = found.terms(label, "text")
     if not text:
         return 0.0
-    score = len(text) + 0.25 * min(8, sum(text.values()) - len(text))
+    score = sum(_specificity(cue) for cue in text) + 0.25 * min(8, sum(text.values()) - len(text))
     kinds = {fact.kind for fact in facts}
     if (name == "plan" and "horizon" in kinds) or (name == "funding" and "money" in kinds):
         score += FIGURE_BONUS
     return score
+
+
+def _specificity(cue: str) -> float:
+    """How much a cue says: "government work report" more than "plan", 政府工作报告 than 规划."""
+    if cue[:1].isascii():
+        return float(len(cue.split()))
+    return max(1.0, len(cue) / 2)
 
 
 def _gates(topic: Topic, found: _Found, context: _Context, category: str | None) -> list[Reason]:

@@ -35,7 +35,7 @@ def make_engine(url: str) -> Engine:
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
-                   "busy_timeout=10000", "cache_size=-32768"):  # 32 MiB of pages
+                   "busy_timeout=10000", "cache_size=-65536"):  # 64 MiB of pages
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 
