@@ -96,18 +96,23 @@ def _wants(subscription: Subscription, source_id: str, topics: set[str]) -> bool
 
 
 def change_matters(before: Sequence[Match], after: Sequence[Match]) -> bool:
-    """Whether a changed document is news: a topic newly relevant, or its category or facts
-    changed (a plan's figures, a fund's amount: by value, however written). Reworded text
-    alone is not."""
+    """Whether a changed document is news: a topic newly relevant, or its category or key
+    figures changed (a plan's years, a fund's amount, a count of 10 or more: by value, however
+    written). Reworded text alone is not."""
     old = {match.topic_id: match for match in before if match.relevant}
     for match in after:
         if not match.relevant:
             continue
         previous = old.get(match.topic_id)
-        if previous is None or previous.category != match.category or (
-                {f.key for f in previous.facts} != {f.key for f in match.facts}):
+        if previous is None or _figures(previous) != _figures(match):
+            return True
+        if previous.reasons and previous.category != match.category:  # scored before too
             return True
     return False
+
+
+def _figures(match: Match) -> set[str]:
+    return {fact.key for fact in match.facts if _links(fact)}
 
 
 def story_clue(document: Document, matches: Sequence[Match], seen_at: datetime) -> StoryClue | None:
@@ -125,4 +130,8 @@ def story_clue(document: Document, matches: Sequence[Match], seen_at: datetime) 
 
 
 def _links(fact: Fact) -> bool:
-    return fact.kind != "count" or (fact.value.isdigit() and int(fact.value) >= MIN_LINKING_COUNT)
+    """Figures specific enough to tell stories apart: amounts, horizons with a start and an
+    end (not "by 2025", which half the plans say), counts of ten or more."""
+    if fact.kind == "horizon":
+        return "-" in fact.value
+    return fact.kind == "money" or (fact.value.isdigit() and int(fact.value) >= MIN_LINKING_COUNT)

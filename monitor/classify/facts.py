@@ -146,6 +146,9 @@ _NOT_COUNTED = re.compile(  # 3个月, 15个百分点: no count
 _Found = tuple[int, int, str, str, str]  # start, end, kind, value, unit
 
 
+MAX_DIGITS = 18  # the longest value kept (a 10^17-yuan amount is already implausible)
+
+
 def find_facts(text: str, limit: int = 50) -> tuple[Fact, ...]:
     """Distinct facts by (kind, value, unit), in order of first appearance, at most `limit`."""
     folded = _folded(text)
@@ -155,6 +158,9 @@ def find_facts(text: str, limit: int = 50) -> tuple[Fact, ...]:
     end = 0
     for start, stop, kind, value, unit in found:
         if start < end:  # inside a longer fact
+            continue
+        if len(value) > MAX_DIGITS:  # 10^18 yuan is no real amount: a run of digits
+            end = stop
             continue
         if len(facts) >= limit:
             break
@@ -237,6 +243,7 @@ def _amount(match: re.Match[str]) -> tuple[int, int]:
         "int", "frac", "cn", "rest", "en", "abbr", "m")
     if not digits.isdigit():
         digits = _NOT_DIGIT.sub("", digits)
+    digits = digits[:MAX_DIGITS + 1]  # a run of digits: kept short for int(), dropped later
     scale = 1
     if fraction:
         digits, scale = digits + fraction[1:], 10 ** (len(fraction) - 1)

@@ -16,9 +16,12 @@ _APOSTROPHES = {ord(c): "'" for c in "’ʼ‘´`"}
 _LATIN = r"A-Za-z0-9À-ÖØ-öø-ÿ"
 
 
+_FOLD: dict[int, int | str] = {**_FULLWIDTH_ALNUM, **_APOSTROPHES, 0xFF07: "'", 0x2032: "'"}
+
+
 def searchable(text: str) -> str:
     """Text as matched and quoted: full-width letters, digits and apostrophes folded."""
-    return collapse_spaces(text.translate(_FULLWIDTH_ALNUM).translate(_APOSTROPHES))
+    return collapse_spaces(text.translate(_FOLD))
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class TermIndex:
         _inherit_inner_labels(self._labels)
         self._prefixes = {key for key in self._labels if key.endswith("*")}
         self._unspaced = {key.replace(" ", ""): key for key in self._labels}
+        self._seen: dict[str, str] = {}  # matched text → its term (texts repeat: a small memo)
         self._han = _han_pattern([k for k in self._labels if not _is_latin(k)])
         self._latin = _latin_pattern([k for k in self._labels if _is_latin(k)])
 
@@ -68,7 +72,10 @@ class TermIndex:
         return hits
 
     def _hit(self, found: re.Match[str]) -> Hit:
-        term = self._term(_key(found.group()))
+        matched = found.group()
+        term = self._seen.get(matched)
+        if term is None:
+            term = self._seen.setdefault(matched, self._term(_key(matched)))
         return Hit(term, tuple(self._labels.get(term, ())), found.start(), found.end())
 
     def _term(self, key: str) -> str:

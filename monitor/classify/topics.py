@@ -33,23 +33,28 @@ PASSING_CATEGORIES = ("gov_report",)  # … which counts only where a mention is
 TERM, AUTHORITIES, PLACES, ELSEWHERE, GUARDS = "term", "authority", "place", "elsewhere", "guard"
 
 
-@dataclass(frozen=True)
-class _Found:
-    """The hits of one topic's index in a document's title and text."""
+_NONE: Counter[str] = Counter()  # never modified: what a label without hits has
 
-    title: list[Hit]
-    text: list[Hit]
+
+class _Found:
+    """The hits of one topic's index in a document's title and text, counted once by
+    (label, field) and term."""
+
+    def __init__(self, title: list[Hit], text: list[Hit]) -> None:
+        self.title, self.text = title, text
+        self._terms: dict[tuple[str, str], Counter[str]] = {}
+        for field, hits in (("title", title), ("text", text)):
+            for hit in hits:
+                for label in hit.labels:
+                    self._terms.setdefault((label, field), Counter())[hit.term] += 1
 
     def count(self, label: str, field: str | None = None) -> int:
-        return sum(label in hit.labels for hit in self._hits(field))
+        return sum(self.terms(label, field).values())
 
     def terms(self, label: str, field: str | None = None) -> Counter[str]:
-        return Counter(hit.term for hit in self._hits(field) if label in hit.labels)
-
-    def _hits(self, field: str | None) -> list[Hit]:
-        if field == "title":
-            return self.title
-        return self.text if field == "text" else self.title + self.text
+        if field is not None:
+            return self._terms.get((label, field), _NONE)
+        return self.terms(label, "title") + self.terms(label, "text")
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,8 @@ def _context_reasons(found: _Found, context: _Context) -> list[Reason]:
     reasons = []
     if found.count(AUTHORITIES):
         reasons.append(Reason("authority", _listed(found.terms(AUTHORITIES)), AUTHORITY))
+    elif context.issuer:
+        reasons.append(Reason("authority", f"issued by {context.issuer}", AUTHORITY))
     places = found.count(PLACES) + sum(context.regions.values())
     if places:
         named = _listed(found.terms(PLACES) + Counter(context.regions))
@@ -212,7 +219,7 @@ def _gates(topic: Topic, found: _Found, context: _Context, category: str | None)
                  or category in PASSING_CATEGORIES)
     if not prominent:
         failed.append(Reason("gate", "the topic is only mentioned in passing", 0.0))
-    if topic.authorities and not found.count(AUTHORITIES):
+    if topic.authorities and not found.count(AUTHORITIES) and not context.issuer:
         failed.append(Reason("gate", "no government body or document named", 0.0))
     ours = found.count(PLACES) + sum(context.regions.values())
     if topic.places and (not ours or found.count(ELSEWHERE) > ours):

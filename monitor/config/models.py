@@ -195,6 +195,7 @@ Source = Annotated[AnySource, Field(discriminator="kind")]
 
 
 Term = Annotated[str, Field(min_length=1)]
+CategoryName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=40)]
 TermsByLanguage = dict[str, list[Term]]  # language → terms; each is searched in every text
 
 
@@ -211,7 +212,7 @@ class Topic(StrictModel):
     authorities: TermsByLanguage = {}  # government bodies and documents; one must be named
     places: TermsByLanguage = {}  # words for the country (中国, China), besides region names
     elsewhere: TermsByLanguage = {}  # other countries: when they outnumber ours, not ours
-    categories: dict[Identifier, TermsByLanguage] = {}  # category → its cues, best first
+    categories: dict[CategoryName, TermsByLanguage] = {}  # category → its cues, best first
     guards: TermsByLanguage = {}  # what looks like the topic but is not (prices, hacks, mining)
     threshold: Fraction = 0.5  # the relevance score a document needs to match
 

@@ -55,6 +55,12 @@ class ItemView:
     facts: tuple[str, ...] = ()  # as written: "2020—2022年", "1000万元"
     also: tuple[tuple[str, str], ...] = ()  # (source name, URL): "also reported by"
 
+    @property
+    def summary(self) -> str:
+        """`plan · Beijing, Hebei · 2020—2022年, 1000万元`, leaving out what is unknown."""
+        parts = (self.category, ", ".join(self.regions), ", ".join(self.facts))
+        return " · ".join(part for part in parts if part)
+
 
 @dataclass(frozen=True)
 class SourceGroup:

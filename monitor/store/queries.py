@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select as core_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -52,19 +53,24 @@ def matches_of(session: Session, document_id: int) -> tuple[Match, ...]:
 
 
 def story_members(session: Session, story_ids: Iterable[int]) -> dict[int, tuple[Document, ...]]:
-    """The documents of each story, in the order they were found (a story of one: itself)."""
+    """The documents of each story, its first document first, then as found (a story of one:
+    itself). Text is left out: what lists a story needs is its URLs, titles and sources."""
     wanted = list(dict.fromkeys(story_ids))
     if not wanted:
         return {}
-    query = (select(DocumentRecord)
-             .where(col(DocumentRecord.story_id).in_(wanted) | col(DocumentRecord.id).in_(wanted))
-             .order_by(col(DocumentRecord.id)))
-    members: dict[int, list[Document]] = {}
-    for row in session.exec(query):
-        story = row.story_id or row.id
-        if story is not None:
-            members.setdefault(story, []).append(document_from_row(row))
-    return {story: tuple(documents) for story, documents in members.items()}
+    table = DocumentRecord.__table__  # type: ignore[attr-defined]
+    rows = session.execute(
+        core_select(table.c.id, table.c.story_id, table.c.url, table.c.source_id,
+                    table.c.title, table.c.published, table.c.language, table.c.content_hash)
+        .where(table.c.story_id.in_(wanted) | table.c.id.in_(wanted))
+        .order_by(table.c.id))
+    members: dict[int, list[tuple[bool, Document]]] = {}
+    for doc_id, story_id, url, source_id, title, published, language, content_hash in rows:
+        story = story_id or doc_id
+        document = Document(url, source_id, title, "", published, language, content_hash)
+        members.setdefault(story, []).append((doc_id != story, document))
+    return {story: tuple(doc for _, doc in sorted(documents, key=lambda pair: pair[0]))
+            for story, documents in members.items()}
 
 
 def iter_matches(session: Session, topic: str | None = None,

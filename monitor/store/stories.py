@@ -1,7 +1,8 @@
 """Which story a document joins: near-duplicates by MinHash-LSH bands, translations by facts.
 
-Each lookup is an indexed query that reads a bounded number of candidates, so the cost per
-document does not grow with the number of documents stored.
+Each lookup is an indexed query on band or fact keys, keeping the 20 best candidates: its cost
+follows the number of documents sharing a key (near-duplicates, same-week facts), not the
+number stored.
 """
 
 from __future__ import annotations
@@ -9,7 +10,19 @@ from __future__ import annotations
 import functools
 from datetime import timedelta
 
-from sqlalchemy import Connection, Executable, Table, bindparam, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Executable,
+    Table,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 
 from monitor.classify.similarity import DUPLICATE_SIMILARITY, similarity
 from monitor.store.intents import StoryClue
@@ -22,8 +35,9 @@ from monitor.store.records import (
 )
 
 LINK_WINDOW = timedelta(days=7)  # translations: dated within a week of each other
-MIN_SHARED_FACTS = 2  # translations: this many facts in common, or one and the same category
+MIN_SHARED_FACTS = 2  # facts in common to link, or one amount or count and the same category
 MAX_CANDIDATES = 20  # documents compared per lookup, the most promising first
+STORY_LOCK = 0x6D6F6E73  # PostgreSQL advisory lock key ("mons") held while placing a document
 
 
 def _table(record: type) -> Table:
@@ -35,15 +49,39 @@ def assign_story(connection: Connection, document_id: int, clue: StoryClue,
                  new: bool = True) -> int:
     """The story `document_id` belongs to (its own id if it starts one), remembered.
 
-    A changed document (`new` false) that already has a story stays in it.
+    A changed document (`new` false) that already has a story stays in it, with its
+    fingerprint and facts replaced so later copies find it by its new text. On PostgreSQL a
+    transaction-scoped advisory lock makes two processes place documents one at a time (on
+    SQLite the database's single writer does).
     """
-    if not new and connection.execute(select(_table(StoryPrintRecord).c.document_id).where(
-            _table(StoryPrintRecord).c.document_id == document_id)).first() is not None:
-        return story_of(connection, document_id)
-    story = (_near_duplicate(connection, clue) or _translation(connection, clue)
-             or document_id)
+    _serialise(connection)
+    if not new and _forget(connection, document_id):
+        story = story_of(connection, document_id)
+    else:
+        story = (_near_duplicate(connection, clue) or _translation(connection, clue)
+                 or document_id)
     _remember(connection, document_id, story, clue)
     return story
+
+
+def _serialise(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STORY_LOCK})
+
+
+def _forget(connection: Connection, document_id: int) -> bool:
+    """Drop a document's fingerprint, bands and facts; whether it had any."""
+    prints = _table(StoryPrintRecord)
+    for record in (StoryBandRecord, StoryFactRecord):
+        table = _table(record)
+        connection.execute(delete(table).where(table.c.document_id == document_id))
+    return _rowcount(connection.execute(delete(prints).where(
+        prints.c.document_id == document_id))) > 0
+
+
+def _rowcount(result: object) -> int:
+    count: int = getattr(result, "rowcount", 0)
+    return count
 
 
 def story_of(connection: Connection, document_id: int) -> int:
@@ -77,15 +115,20 @@ def _near_duplicate(connection: Connection, clue: StoryClue) -> int | None:
 
 def _translation(connection: Connection, clue: StoryClue) -> int | None:
     """The story of a document dated within a week that names the same place and states the
-    same facts: two of them, or one and the same category (a fund's amount, a plan's horizon)."""
+    same facts: two of them, or one amount or count and the same category (10 million yuan =
+    1000万元): a translation, or another outlet's report of the same thing. A plan's horizon
+    and category link only across languages: a province may issue several plans for the same
+    years on one day, but a foreign report of one of them in that week is rarely of another."""
     if not clue.fact_keys:
         return None
     rows = connection.execute(_fact_candidates(), {
         "keys": list(clue.fact_keys), "since": clue.dated - LINK_WINDOW,
         "until": clue.dated + LINK_WINDOW})
-    linked = [(shared, story or doc_id) for doc_id, shared, regions, category, story in rows
-              if _same_place(clue.regions, regions or [])
-              and (shared >= MIN_SHARED_FACTS or category == clue.category)]
+    linked = [(shared, story or doc_id)
+              for doc_id, shared, amounts, regions, category, language, story in rows
+              if _same_place(clue.regions, regions or []) and (
+                  shared >= MIN_SHARED_FACTS or (category == clue.category and (
+                      amounts or language != clue.language)))]
     return max(linked)[1] if linked else None
 
 
@@ -111,13 +154,14 @@ def _fact_candidates() -> Executable:
     facts, prints, documents = (_table(StoryFactRecord), _table(StoryPrintRecord),
                                 _table(DocumentRecord))
     shared = func.count().label("shared")
-    best = (select(facts.c.document_id, shared)
+    amounts = func.sum(case((facts.c.key.like("horizon:%"), 0), else_=1)).label("amounts")
+    best = (select(facts.c.document_id, shared, amounts)
             .where(facts.c.key.in_(bindparam("keys", expanding=True)),
                    facts.c.dated.between(bindparam("since"), bindparam("until")))
             .group_by(facts.c.document_id).order_by(shared.desc()).limit(MAX_CANDIDATES)
             .subquery())
-    return (select(best.c.document_id, best.c.shared, prints.c.regions, prints.c.category,
-                   documents.c.story_id)
+    return (select(best.c.document_id, best.c.shared, best.c.amounts, prints.c.regions,
+                   prints.c.category, prints.c.language, documents.c.story_id)
             .join(prints, prints.c.document_id == best.c.document_id)
             .join(documents, documents.c.id == best.c.document_id))
 
@@ -129,9 +173,9 @@ def _elsewhere(ours: tuple[str, ...], theirs: list[str]) -> bool:
 
 
 def _same_place(ours: tuple[str, ...], theirs: list[str]) -> bool:
-    """Both name the same main region, or mostly the same regions, or none (a national story)."""
+    """Both name the same main region, or mostly the same regions."""
     if not ours or not theirs:
-        return not ours and not theirs
+        return False
     overlap = len(set(ours) & set(theirs)) / len(set(ours) | set(theirs))
     return ours[0] == theirs[0] or overlap >= 0.5
 
