@@ -1,4 +1,4 @@
-"""The `monitor` command line: validate, check, run, digest, export, explain, report, status…"""
+"""The `monitor` command line: validate, check, run, digest, deliveries, export, status…"""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import tempfile
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -17,19 +18,27 @@ from typing import TypeVar
 from monitor.app import App, Options, build_fetcher
 from monitor.backfill import BackfillProgress, backfill, print_progress
 from monitor.classify.regions import Gazetteer
-from monitor.config import HtmlListSource, json_schema, load_config
-from monitor.domain import RenderedMessage
-from monitor.errors import ConfigError, MonitorError
+from monitor.config import HtmlListSource, Settings, Subscription, json_schema, load_config
+from monitor.domain import (
+    Digest,
+    DigestItem,
+    Evidence,
+    Fact,
+    OutboundMessage,
+    RenderedMessage,
+)
+from monitor.errors import ConfigError, DeliveryError, MonitorError
 from monitor.explain import explain_json, explain_text
 from monitor.export import write_export
 from monitor.logs import setup_logging
-from monitor.outbox import SendReport
+from monitor.notify import DigestRenderer
+from monitor.outbox import SendReport, unsubscribe_urls
 from monitor.pipeline import CheckReport, fetch_policy, source_timeout
 from monitor.probe import ProbeReport, ProbeRules, describe, probe
 from monitor.report import as_csv, as_html, as_text, coverage
 from monitor.scheduler import heartbeat_age, run_daemon
 from monitor.sources.urls import canonical_url
-from monitor.store import SourceState
+from monitor.store import DeliveryRow, SourceState
 from monitor.workers import WorkerPool
 
 Command = Callable[[argparse.Namespace, Options], int]
@@ -101,7 +110,29 @@ def _parser() -> argparse.ArgumentParser:
     _add(commands, "status", cmd_status, "each source's last outcome and the outbox")
     health = _add(commands, "healthcheck", cmd_healthcheck, "exit 0 when the daemon is alive")
     health.add_argument("--max-age", type=int, default=180, help="seconds (default 180)")
+    _add_deliveries(commands)
+    notify = _add(commands, "test-notify", cmd_test_notify,
+                  "send a sample digest through a subscription's channel now (not queued)")
+    notify.add_argument("subscription", metavar="SUBSCRIPTION")
     return parser
+
+
+def _add_deliveries(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    deliveries = commands.add_parser("deliveries", help="show and re-send outbox messages",
+                                     description="show and re-send outbox messages")
+    actions = deliveries.add_subparsers(required=True, metavar="ACTION")
+    listing = _add(actions, "list", cmd_deliveries_list, "outbox messages, oldest first")
+    listing.add_argument("--status", choices=["pending", "sent", "dead"])
+    listing.add_argument("--subscription", metavar="ID")
+    listing.add_argument("--format", choices=["text", "json"], default="text")
+    retry = _add(actions, "retry", cmd_deliveries_retry,
+                 "dead messages back to pending, due now, with the same idempotency key")
+    which = retry.add_mutually_exclusive_group(required=True)
+    which.add_argument("id", nargs="?", type=int, metavar="ID")
+    which.add_argument("--all-dead", action="store_true", help="every dead message")
+    replay = _add(actions, "replay", cmd_deliveries_replay,
+                  "send a sent message again, as a new message with a new idempotency key")
+    replay.add_argument("id", type=int, metavar="ID")
 
 
 def _add(commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
@@ -306,3 +337,145 @@ def cmd_healthcheck(args: argparse.Namespace, options: Options) -> int:
         return 1
     print(f"healthy: heartbeat {int(age.total_seconds())}s old")
     return 0
+
+
+def cmd_deliveries_list(args: argparse.Namespace, options: Options) -> int:
+    async def rows(app: App) -> list[DeliveryRow]:
+        return app.store.deliveries(args.status, args.subscription)
+
+    found = _with_app(options, rows)
+    if args.format == "json":
+        print(json.dumps([_delivery_json(row) for row in found], ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(_delivery_text(row) for row in found) if found else "no deliveries")
+    return 0
+
+
+def _delivery_json(row: DeliveryRow) -> dict[str, object]:
+    return {"id": row.id, "subscription": row.subscription_id, "status": row.status,
+            "attempts": row.attempts, "next_attempt_at": _iso(_next_attempt(row)),
+            "created_at": _iso(row.created_at), "sent_at": _iso(row.sent_at),
+            "last_error": row.last_error, "subject": row.message.subject,
+            "idempotency_key": row.idempotency_key}
+
+
+def _delivery_text(row: DeliveryRow) -> str:
+    line = (f"#{row.id} {row.subscription_id} {row.status}, {row.attempts} attempt(s), "
+            f"next {_iso(_next_attempt(row)) or '-'}, created {_iso(row.created_at)}, "
+            f"sent {_iso(row.sent_at) or '-'}\n  subject: {row.message.subject}")
+    return line + (f"\n  last error: {row.last_error}" if row.last_error else "")
+
+
+def _next_attempt(row: DeliveryRow) -> datetime | None:
+    """When a pending message is tried next (while claimed: when the claim lapses)."""
+    return row.next_attempt_at if row.status == "pending" else None
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else None
+
+
+def cmd_deliveries_retry(args: argparse.Namespace, options: Options) -> int:
+    async def retry(app: App) -> list[DeliveryRow]:
+        if args.id is not None:
+            _must_be(app.store.delivery(args.id), args.id, "dead",
+                     "`monitor deliveries replay` sends a sent message again")
+        ids = set(app.store.requeue_dead(None if args.all_dead else [args.id],
+                                         datetime.now(UTC)))
+        rows = [row for row in app.store.deliveries("pending") if row.id in ids]
+        _warn_unconfigured(app.settings, rows)
+        return rows
+
+    requeued = _with_app(options, retry)
+    for row in requeued:
+        print(f"#{row.id} {row.subscription_id}: pending again, due now "
+              f"({row.attempts} attempt(s) so far, same idempotency key {row.idempotency_key})")
+    print(f"{len(requeued)} message(s) requeued; `monitor check` or the running daemon "
+          "sends them" if requeued else "no dead deliveries")
+    return 0
+
+
+def cmd_deliveries_replay(args: argparse.Namespace, options: Options) -> int:
+    async def replay(app: App) -> DeliveryRow:
+        _must_be(app.store.delivery(args.id), args.id, "sent",
+                 "`monitor deliveries retry` re-sends a dead message")
+        row = app.store.replay(args.id, datetime.now(UTC))
+        if row is None:
+            raise MonitorError(f"delivery {args.id} changed meanwhile; try again")
+        _warn_unconfigured(app.settings, [row])
+        return row
+
+    row = _with_app(options, replay)
+    print(f"#{row.id} {row.subscription_id}: replay of #{args.id} queued, due now, new "
+          f"idempotency key {row.idempotency_key}")
+    return 0
+
+
+def _must_be(row: DeliveryRow | None, delivery_id: int, status: str, hint: str) -> None:
+    if row is None:
+        raise MonitorError(f"no delivery {delivery_id}")
+    if row.status != status:
+        raise MonitorError(f"delivery {delivery_id} is {row.status}, not {status}; {hint}")
+
+
+def _warn_unconfigured(settings: Settings, rows: list[DeliveryRow]) -> None:
+    configured = {sub.id for sub in settings.subscriptions}
+    for missing in sorted({row.subscription_id for row in rows} - configured):
+        print(f"warning: subscription '{missing}' is not in the config: its messages are "
+              "kept but not sent", file=sys.stderr)
+
+
+def cmd_test_notify(args: argparse.Namespace, options: Options) -> int:
+    async def send(app: App) -> DeliveryError | None:
+        subscription = next((s for s in app.settings.subscriptions
+                             if s.id == args.subscription), None)
+        if subscription is None:
+            raise ConfigError([f"unknown subscription '{args.subscription}'"])
+        now = datetime.now(UTC)
+        rendered = DigestRenderer(app.template_dirs()).render(
+            sample_digest(subscription, app.settings.topics[0].id, now))
+        message = RenderedMessage(f"[test] {rendered.subject}", rendered.text, rendered.html,
+                                  {**rendered.payload, "test": True})
+        outbound = OutboundMessage(0, f"test-{uuid.uuid4().hex}", subscription.id, message,
+                                   now, unsubscribe_urls(app.settings).get(subscription.id))
+        try:
+            await app.sender.notifiers[subscription.id].send(outbound)
+        except DeliveryError as error:
+            return error
+        return None
+
+    failure = _with_app(options, send)
+    if failure is not None:
+        kind = "retryable" if failure.retryable else "permanent"
+        print(f"{args.subscription}: sample message NOT delivered ({kind}): {failure.reason}")
+        return 1
+    print(f"{args.subscription}: sample message delivered")
+    return 0
+
+
+def sample_digest(subscription: Subscription, default_topic: str, now: datetime) -> Digest:
+    """A digest with one Chinese and one French item, to see how a channel shows both."""
+    topic = subscription.topics[0] if subscription.topics else default_topic
+    zh_title = "浙江省人民政府办公厅关于印发区块链技术应用创新行动计划（2024—2026年）的通知"
+    zh = DigestItem(
+        url="https://www.example.gov.cn/zcwj/2024/qkl-xdjh.html", title=zh_title,
+        source_id="sample", source_name="浙江省人民政府门户网站（示例）",
+        published=now - timedelta(days=1), language="zh", change="new", topics=(topic,),
+        evidence=(Evidence("区块链", "title", zh_title),
+                  Evidence("区块链", "text", "推动区块链与政务服务、跨境贸易深度融合，"
+                                                "设立1000万元专项资金支持应用示范。")),
+        category="plan", regions=("Zhejiang",), score=0.92,
+        facts=(Fact("horizon", "2024-2026", "year", "2024—2026年"),
+               Fact("money", "10000000", "CNY", "1000万元")),
+        also=(("示例新闻网", "https://news.example.cn/2024/qkl.html"),))
+    fr_title = "Le Guangdong désigne quinze zones pilotes « blockchain » pour l'État numérique"
+    fr = DigestItem(
+        url="https://fr.example.org/actualites/guangdong-zones-pilotes-blockchain",
+        title=fr_title, source_id="sample-fr", source_name="Exemple d'actualités (démo)",
+        published=now - timedelta(hours=5), language="fr", change="new", topics=(topic,),
+        evidence=(Evidence("blockchain", "text", "Ces zones pilotes testeront la blockchain "
+                                                 "dans les services publics & les douanes."),),
+        category="pilot", regions=("Guangdong",), score=0.81,
+        facts=(Fact("count", "15", "zone", "quinze zones pilotes"),))
+    return Digest(subscription.id, subscription.mode, (zh, fr), now,
+                  timezone=subscription.timezone)

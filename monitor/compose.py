@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 
 from monitor.config import Settings, Subscription
+from monitor.detect import wanted_matches
 from monitor.domain import Digest, DigestItem, RenderedMessage
 from monitor.notify import DigestRenderer
 from monitor.store import NewDelivery, PendingAlert, Store
@@ -52,8 +53,7 @@ class Composer:
 
     def preview(self, subscription: Subscription, now: datetime) -> RenderedMessage:
         """The digest `subscription` would get now, without writing anything."""
-        pending = self.store.pending_alerts(subscription.id)
-        return self.renderer.render(self._digest(subscription, pending, now))
+        return self._render(subscription, self.store.pending_alerts(subscription.id), now)
 
     def digest_due(self, subscription: Subscription, now: datetime) -> bool:
         """Whether the cron schedule fired since the last digest (or the oldest alert)."""
@@ -68,7 +68,7 @@ class Composer:
 
     def _add(self, subscription: Subscription, alerts: Sequence[PendingAlert],
              now: datetime) -> int:
-        message = self.renderer.render(self._digest(subscription, alerts, now))
+        message = self._render(subscription, alerts, now)
         ids = tuple(alert.alert_id for alert in alerts)
         delivery_id = self.store.add_delivery(NewDelivery(subscription.id, message, ids, now))
         if delivery_id is None:
@@ -78,17 +78,28 @@ class Composer:
                  len(alerts))
         return 1
 
-    def _digest(self, subscription: Subscription, alerts: Sequence[PendingAlert],
-                now: datetime) -> Digest:
-        shown = alerts[:subscription.max_items]
-        items = tuple(self._item(subscription, alert) for alert in shown)
-        return Digest(subscription.id, subscription.mode, items, now,
-                      omitted=len(alerts) - len(shown), timezone=subscription.timezone)
+    def _render(self, subscription: Subscription, alerts: Sequence[PendingAlert],
+                now: datetime) -> RenderedMessage:
+        """The first max_items alerts as the digest; the rest ride along as `more`."""
+        items = [self._item(subscription, alert) for alert in alerts]
+        shown, more = items[:subscription.max_items], items[subscription.max_items:]
+        digest = Digest(subscription.id, subscription.mode, tuple(shown), now,
+                        omitted=len(more), timezone=subscription.timezone)
+        return self.renderer.render(digest, categories=self._categories(subscription),
+                                    more=tuple(more))
+
+    def _categories(self, subscription: Subscription) -> tuple[str, ...]:
+        """The categories of the subscription's topics (every topic when it names none), in
+        the order they are configured: the order digests group items in."""
+        topics = [topic for topic in self.settings.topics
+                  if not subscription.topics or topic.id in subscription.topics]
+        return tuple(dict.fromkeys(name for topic in topics for name in topic.categories))
 
     def _item(self, subscription: Subscription, alert: PendingAlert) -> DigestItem:
         doc = alert.document
-        matches = [m for m in alert.matches if m.relevant and (
-            not subscription.topics or m.topic_id in subscription.topics)]
+        matches = wanted_matches(subscription, doc, alert.matches) or tuple(
+            m for m in alert.matches if m.relevant and (
+                not subscription.topics or m.topic_id in subscription.topics))
         lead = matches[0] if matches else None
         return DigestItem(
             url=doc.url, title=doc.title, source_id=doc.source_id,

@@ -82,17 +82,38 @@ def check_outcome(writes: Iterable[DocumentWrite]) -> Outcome:
 
 def subscribers(document: Document, matches: Sequence[Match],
                 subscriptions: Iterable[Subscription]) -> tuple[str, ...]:
-    """The subscriptions owed an alert for this document and its relevant matches."""
-    topics = {match.topic_id for match in matches if match.relevant}
-    return tuple(sub.id for sub in subscriptions
-                 if _wants(sub, document.source_id, topics))
+    """The subscriptions owed an alert: those for which some relevant match passes every filter
+    (topics, sources, categories, regions, languages, min_score)."""
+    return tuple(sub.id for sub in subscriptions if _wants(sub, document, matches))
 
 
-def _wants(subscription: Subscription, source_id: str, topics: set[str]) -> bool:
-    if subscription.sources and source_id not in subscription.sources:
-        return False
-    wanted = set(subscription.topics) if subscription.topics else topics
-    return bool(wanted & topics)
+def wanted_matches(subscription: Subscription, document: Document,
+                   matches: Sequence[Match]) -> tuple[Match, ...]:
+    """The relevant matches that pass every filter of `subscription`, best first as given;
+    empty when the subscription does not want the document."""
+    if not _wants_document(subscription, document):
+        return ()
+    return tuple(match for match in matches
+                 if match.relevant and _wants_match(subscription, match))
+
+
+def _wants(subscription: Subscription, document: Document, matches: Sequence[Match]) -> bool:
+    return bool(wanted_matches(subscription, document, matches))
+
+
+def _wants_document(subscription: Subscription, document: Document) -> bool:
+    return ((not subscription.sources or document.source_id in subscription.sources)
+            and (not subscription.languages or document.language in subscription.languages))
+
+
+def _wants_match(subscription: Subscription, match: Match) -> bool:
+    """Topic, score, category ("other" when the topic has none) and region of one match."""
+    return ((not subscription.topics or match.topic_id in subscription.topics)
+            and match.score >= subscription.min_score
+            and (not subscription.categories
+                 or (match.category or "other") in subscription.categories)
+            and (not subscription.regions
+                 or any(region in subscription.regions for region in match.regions)))
 
 
 def change_matters(before: Sequence[Match], after: Sequence[Match]) -> bool:

@@ -175,6 +175,7 @@ class OutboundMessage:
     subscription_id: str
     message: RenderedMessage
     created_at: datetime
+    unsubscribe_url: str | None = None  # the subscription's, for List-Unsubscribe
 
 
 class HealthEvent(StrEnum):

@@ -69,9 +69,11 @@ class StoreError(MonitorError):
 class DeliveryError(MonitorError):
     """A notification was not delivered."""
 
-    def __init__(self, reason: str, *, retryable: bool) -> None:
+    def __init__(self, reason: str, *, retryable: bool,
+                 retry_after: float | None = None) -> None:
         self.reason = reason
         self.retryable = retryable
+        self.retry_after = retry_after  # seconds the receiver asked to wait (429 Retry-After)
         super().__init__(reason)
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from monitor.config import DeliverySettings, Settings
 from monitor.domain import OutboundMessage
 from monitor.errors import DeliveryError
 from monitor.notify import Notifier
@@ -26,16 +27,42 @@ def _utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential backoff with jitter, then the dead-letter state."""
+    """Exponential backoff with jitter, then the dead-letter state (too many tries, too old)."""
 
     base: timedelta = timedelta(seconds=30)
     ceiling: timedelta = timedelta(hours=1)
     max_attempts: int = 12
+    max_age: timedelta = timedelta(days=2)  # since the message was composed
+
+    @classmethod
+    def from_settings(cls, delivery: DeliverySettings) -> RetryPolicy:
+        """The policy the config's `delivery:` section asks for."""
+        return cls(max_attempts=delivery.max_attempts, max_age=delivery.max_age)
 
     def delay(self, attempts: int) -> timedelta:
         """Wait before attempt number `attempts + 1`: base·2^n, capped, with 50-100 % jitter."""
         exponential: timedelta = min(self.base * (2 ** min(attempts, 20)), self.ceiling)
         return exponential * random.uniform(0.5, 1.0)
+
+    def next_attempt(self, attempts: int, now: datetime,
+                     retry_after: float | None) -> datetime:
+        """When to try again: the backoff, but never before the receiver's Retry-After."""
+        wait = self.delay(attempts)
+        if retry_after is not None and retry_after > 0:
+            wait = max(wait, timedelta(seconds=retry_after))
+        return now + wait
+
+    def gives_up(self, row: DeliveryRow, error: DeliveryError, now: datetime) -> str | None:
+        """Why this failure ends the message's tries (the dead letter's reason), or None."""
+        attempts = row.attempts + 1
+        if not error.retryable:
+            return f"permanent failure: {error.reason}"
+        if attempts >= self.max_attempts:
+            return f"gave up after {attempts} attempts: {error.reason}"
+        if now - row.created_at >= self.max_age:
+            return f"gave up after {_age(now - row.created_at)} ({attempts} attempts): " \
+                   f"{error.reason}"
+        return None
 
 
 @dataclass
@@ -57,13 +84,23 @@ class OutboxSender:
 
     def __init__(self, store: Store, notifiers: Mapping[str, Notifier],
                  policy: RetryPolicy | None = None, lease: timedelta = LEASE,
-                 clock: Callable[[], datetime] = _utc_now) -> None:
+                 clock: Callable[[], datetime] = _utc_now, *,
+                 unsubscribe: Mapping[str, str] | None = None) -> None:
         self.store = store
         self.notifiers = notifiers
         self.policy = policy or RetryPolicy()
         self.lease = lease
         self.clock = clock
+        self.unsubscribe = dict(unsubscribe or {})  # subscription id -> List-Unsubscribe URL
         self._lock = asyncio.Lock()
+
+    @classmethod
+    def from_settings(cls, store: Store, notifiers: Mapping[str, Notifier],
+                      settings: Settings, *, lease: timedelta = LEASE,
+                      clock: Callable[[], datetime] = _utc_now) -> OutboxSender:
+        """A sender with the config's retry policy and each subscription's unsubscribe URL."""
+        return cls(store, notifiers, RetryPolicy.from_settings(settings.delivery), lease,
+                   clock, unsubscribe=unsubscribe_urls(settings))
 
     async def send_due(self) -> SendReport:
         """Send every due message; one pass at a time in this process, claims across them."""
@@ -73,6 +110,11 @@ class OutboxSender:
             await asyncio.gather(*(self._drain(subscription_id, notifier, token, report)
                                    for subscription_id, notifier in self.notifiers.items()))
         return report
+
+    def outbound(self, row: DeliveryRow) -> OutboundMessage:
+        """What a notifier is given for an outbox row."""
+        return OutboundMessage(row.id, row.idempotency_key, row.subscription_id, row.message,
+                               row.created_at, self.unsubscribe.get(row.subscription_id))
 
     async def _drain(self, subscription_id: str, notifier: Notifier, token: str,
                      report: SendReport) -> None:
@@ -88,7 +130,7 @@ class OutboxSender:
     async def _send(self, row: DeliveryRow, notifier: Notifier, token: str,
                     report: SendReport) -> bool:
         try:
-            await notifier.send(_outbound(row))
+            await notifier.send(self.outbound(row))
         except DeliveryError as error:
             self._failed(row, error, token, report)
             return False
@@ -105,20 +147,27 @@ class OutboxSender:
 
     def _failed(self, row: DeliveryRow, error: DeliveryError, token: str,
                 report: SendReport) -> None:
-        attempts = row.attempts + 1
-        if error.retryable and attempts < self.policy.max_attempts:
-            retry_at = self.clock() + self.policy.delay(row.attempts)
+        now = self.clock()
+        reason = self.policy.gives_up(row, error, now)
+        if reason is None:
+            retry_at = self.policy.next_attempt(row.attempts, now, error.retry_after)
             self.store.mark_retry(row.id, token, error.reason, retry_at)
             report.retried += 1
-            log.warning("delivery %s failed (attempt %d), retry at %s: %s", row.id, attempts,
-                        retry_at.isoformat(timespec="seconds"), error.reason)
+            log.warning("delivery %s failed (attempt %d), retry at %s: %s", row.id,
+                        row.attempts + 1, retry_at.isoformat(timespec="seconds"), error.reason)
         else:
-            self.store.mark_dead(row.id, token, error.reason)
+            self.store.mark_dead(row.id, token, reason)
             report.dead += 1
-            log.error("delivery %s dead after %d attempt(s): %s", row.id, attempts,
-                      error.reason)
+            log.error("delivery %s dead: %s", row.id, reason,
+                      extra={"delivery": row.id, "subscription": row.subscription_id})
 
 
-def _outbound(row: DeliveryRow) -> OutboundMessage:
-    return OutboundMessage(row.id, row.idempotency_key, row.subscription_id, row.message,
-                           row.created_at)
+def unsubscribe_urls(settings: Settings) -> dict[str, str]:
+    """Subscription id -> its configured unsubscribe URL (those that have one)."""
+    return {sub.id: str(sub.unsubscribe_url) for sub in settings.subscriptions
+            if sub.unsubscribe_url is not None}
+
+
+def _age(age: timedelta) -> str:
+    """`2 days 3:04:05` without microseconds."""
+    return str(age - timedelta(microseconds=age.microseconds))

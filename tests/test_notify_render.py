@@ -48,11 +48,11 @@ def render(digest: Digest) -> tuple[str, str, str]:
 def test_subject_counts_items_and_names_topics() -> None:
     items = (make_item(index=0), make_item(index=1, topics=("stablecoin",)), make_item(index=2))
     subject, _, _ = render(Digest("alice", "digest", items, NOW))
-    assert subject == "3 new blockchain-policy documents: crypto-ban, stablecoin"
+    assert subject == "3 new blockchain policy documents: crypto-ban, stablecoin"
 
 
 def test_subject_for_one_item_is_its_title_and_short() -> None:
-    assert render(make_digest(1))[0] == f"New blockchain-policy document: {CHINESE_TITLE}"
+    assert render(make_digest(1))[0] == f"New blockchain policy document: {CHINESE_TITLE}"
     long_subject = render(make_digest(1, title="链" * 400))[0]
     assert len(long_subject) <= 150
     assert long_subject.endswith("…")
@@ -113,6 +113,7 @@ def test_payload_is_versioned_json() -> None:
         "added": [], "removed": [], "category": None, "regions": [], "facts": [],
         "score": None, "also_reported_by": [],
     }]
+    assert payload["more"] == []
 
 
 def test_user_template_dir_overrides_ours(tmp_path: Path) -> None:
@@ -129,7 +130,7 @@ def test_default_template_dirs_finds_the_repository_templates() -> None:
 
 def test_empty_digest_renders() -> None:
     subject, text, html = render(Digest("alice", "digest", (), NOW))
-    assert subject == "No new blockchain-policy documents"
+    assert subject == "No new blockchain policy documents"
     assert "0 documents" in text and "0 documents" in html
 
 

@@ -49,7 +49,7 @@ async def test_delivery_has_text_and_html_alternatives(recorder: Recorder, smtp_
 async def test_chinese_subject_decodes(recorder: Recorder, smtp_port: int) -> None:
     await notifier(smtp_port).send(make_outbound(make_digest(1)))
     [email] = recorder.messages
-    assert str(email["Subject"]) == f"New blockchain-policy document: {CHINESE_TITLE}"
+    assert str(email["Subject"]) == f"New blockchain policy document: {CHINESE_TITLE}"
 
 
 async def test_message_id_is_stable_across_retries(recorder: Recorder, smtp_port: int) -> None:

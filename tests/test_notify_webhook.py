@@ -101,7 +101,7 @@ async def test_slack_splits_60_items_into_2_ordered_posts(
     assert [text.split("|")[1].split(">*")[0] for text in sections] == [
         f"Item {index} &lt;b&gt;&amp;&lt;/b&gt;" for index in range(60)]
     assert bodies[0]["blocks"][0]["type"] == "header"
-    assert bodies[0]["text"] == "60 new blockchain-policy documents: crypto-ban"
+    assert bodies[0]["text"] == "60 new blockchain policy documents: crypto-ban"
 
 
 async def test_slack_escapes_mrkdwn(http_server: FixtureServer,

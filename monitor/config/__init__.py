@@ -2,8 +2,10 @@
 
 from monitor.config.loading import json_schema, load_config, parse_config
 from monitor.config.models import (
+    AppriseChannel,
     Channel,
     Defaults,
+    DeliverySettings,
     FileChannel,
     HtmlListSource,
     ItemSelectors,
@@ -22,8 +24,10 @@ from monitor.config.models import (
 from monitor.config.types import parse_duration, parse_fraction, parse_size
 
 __all__ = [
+    "AppriseChannel",
     "Channel",
     "Defaults",
+    "DeliverySettings",
     "FileChannel",
     "HtmlListSource",
     "ItemSelectors",

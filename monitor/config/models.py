@@ -243,11 +243,12 @@ class SmtpChannel(StrictModel):
 
 
 class WebhookChannel(StrictModel):
-    """POST a JSON payload to any HTTP endpoint."""
+    """POST a JSON payload to any HTTP endpoint, signed per Standard Webhooks with `secret`."""
 
     kind: Literal["webhook"]
     url: HttpUrl
-    headers: dict[str, str] = {}
+    headers: dict[str, SecretStr] = {}  # e.g. Authorization; masked in logs and repr
+    secret: SecretStr | None = None  # whsec_<base64>: adds the webhook-signature header
     timeout: Duration = timedelta(seconds=10)
 
 
@@ -259,8 +260,17 @@ class SlackChannel(StrictModel):
     timeout: Duration = timedelta(seconds=10)
 
 
+class AppriseChannel(StrictModel):
+    """Any service apprise knows (Teams, Discord, Telegram, DingTalk, Feishu, WeCom, …)."""
+
+    kind: Literal["apprise"]
+    url: SecretStr  # an apprise URL, e.g. tgram://bottoken/ChatID; masked in logs and repr
+    timeout: Duration = timedelta(seconds=30)
+
+
 Channel = Annotated[
-    FileChannel | SmtpChannel | WebhookChannel | SlackChannel, Field(discriminator="kind")
+    FileChannel | SmtpChannel | WebhookChannel | SlackChannel | AppriseChannel,
+    Field(discriminator="kind"),
 ]
 
 
@@ -270,6 +280,11 @@ class Subscription(StrictModel):
     id: Identifier
     topics: list[str] = []  # empty: every topic
     sources: list[str] = []  # empty: every source
+    categories: list[str] = []  # empty: every category (plan, pilot, gov_report, …)
+    regions: list[str] = []  # provincial-level divisions (English names); empty: anywhere
+    languages: list[str] = []  # document languages (zh, en, fr); empty: any
+    min_score: Fraction = 0.0  # relevance score a match needs for this subscription
+    unsubscribe_url: HttpUrl | None = None  # List-Unsubscribe (+ RFC 8058 one-click) in e-mail
     mode: Literal["digest", "immediate"] = "digest"
     schedule: str = "0 8 * * *"
     timezone: TimeZoneName = "UTC"
@@ -288,6 +303,13 @@ class Subscription(StrictModel):
         except ValueError as error:
             raise ValueError(f"invalid cron schedule '{expression}': {error}") from None
         return expression
+
+
+class DeliverySettings(StrictModel):
+    """How long the outbox keeps trying a message before it goes to the dead letters."""
+
+    max_attempts: int = Field(default=12, gt=0)
+    max_age: Duration = timedelta(days=2)  # since the message was composed
 
 
 class SmtpServer(StrictModel):
@@ -312,6 +334,7 @@ class Settings(StrictModel):
     topics: list[Topic] = Field(min_length=1)
     subscriptions: list[Subscription] = []
     smtp: SmtpServer | None = None
+    delivery: DeliverySettings = DeliverySettings()
     templates_dir: str | None = None
 
     @field_validator("hosts")

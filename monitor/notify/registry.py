@@ -9,15 +9,23 @@ from typing import Any
 
 import httpx
 
-from monitor.config import FileChannel, Settings, SlackChannel, SmtpChannel, WebhookChannel
+from monitor.config import (
+    AppriseChannel,
+    FileChannel,
+    Settings,
+    SlackChannel,
+    SmtpChannel,
+    WebhookChannel,
+)
 from monitor.errors import ConfigError
+from monitor.notify.apprise import AppriseNotifier, check_apprise_url
 from monitor.notify.base import Notifier
 from monitor.notify.file import FileNotifier
 from monitor.notify.slack import SlackNotifier
 from monitor.notify.smtp import SmtpNotifier
 from monitor.notify.webhook import WebhookNotifier
 
-AnyChannel = FileChannel | SmtpChannel | WebhookChannel | SlackChannel
+AnyChannel = FileChannel | SmtpChannel | WebhookChannel | SlackChannel | AppriseChannel
 
 
 @dataclass(frozen=True)
@@ -47,11 +55,30 @@ def _smtp(channel: SmtpChannel, context: _Context) -> Notifier:
 
 
 def _webhook(channel: WebhookChannel, context: _Context) -> Notifier:
-    return WebhookNotifier(channel, context.client)
+    try:
+        return WebhookNotifier(channel, context.client)
+    except ValueError as error:  # the secret is malformed; the message never quotes it
+        raise ConfigError([f"{_where(channel, context)}.secret: {error}"]) from error
 
 
 def _slack(channel: SlackChannel, context: _Context) -> Notifier:
     return SlackNotifier(channel, context.client)
+
+
+def _apprise(channel: AppriseChannel, context: _Context) -> Notifier:
+    try:
+        check_apprise_url(channel.url.get_secret_value())
+    except ValueError as error:  # the message names the scheme only, never the URL
+        raise ConfigError([f"{_where(channel, context)}.url: {error}"]) from error
+    return AppriseNotifier(channel)
+
+
+def _where(channel: AnyChannel, context: _Context) -> str:
+    """`subscription 'id': channel` for the subscription whose channel this is."""
+    for subscription in context.settings.subscriptions:
+        if subscription.channel is channel:
+            return f"subscription '{subscription.id}': channel"
+    return f"{channel.kind} channel"
 
 
 # A new notifier kind: one module, plus one line here.
@@ -60,4 +87,5 @@ _FACTORIES: dict[str, Callable[[Any, _Context], Notifier]] = {
     "smtp": _smtp,
     "webhook": _webhook,
     "slack": _slack,
+    "apprise": _apprise,
 }

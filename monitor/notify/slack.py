@@ -2,23 +2,71 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
 from monitor.config import SlackChannel
 from monitor.domain import OutboundMessage
 from monitor.errors import DeliveryError
+from monitor.notify.render import (
+    OTHER,
+    category_heading,
+    category_label,
+    display_date,
+    highlight,
+    region_label,
+)
 from monitor.notify.webhook import post_json
 
 MAX_BLOCKS = 50  # Slack's limit per message
-ITEMS_PER_POST = MAX_BLOCKS - 2  # leaves room for the header and a closing context block
-HEADER_LIMIT = 150
+HEADER_LIMIT = 150  # characters of a header block's text
+SECTION_LIMIT = 3000  # characters of a section block's text
+# Slack also rejects a message whose blocks carry too much text in all (msg_blocks_too_long,
+# undocumented, seen from about 11,000 characters): stay well under it.
+MESSAGE_TEXT_LIMIT = 9000
+TITLE_LIMIT = 300  # characters of a title before escaping
+MAX_SNIPPETS = 2  # matched snippets quoted per item
+# Reserved in every message: the header, and the "…and N more" context at the end.
+CONTENT_BLOCKS = MAX_BLOCKS - 2
+CONTENT_TEXT = MESSAGE_TEXT_LIMIT - HEADER_LIMIT - 100
 Block = dict[str, object]
+# Slack only formats `code` at word boundaries; Chinese has none, so mark them invisibly.
+_BOUNDARY = "\u200b"
+_PARTIAL_ENTITY = re.compile(r"&[#a-z0-9]*$")
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """Blocks that travel together, and how many characters of text they carry."""
+
+    blocks: tuple[Block, ...]
+    chars: int
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One item's section, and the heading of its group (sent before it when it opens the
+    group, or opens a message)."""
+
+    item: _Piece
+    heading: _Piece | None
+    opens_group: bool
+
+    def blocks(self, first_in_message: bool) -> _Piece:
+        if self.heading is None or not (self.opens_group or first_in_message):
+            return self.item
+        return _Piece((*self.heading.blocks, *self.item.blocks),
+                      self.heading.chars + self.item.chars)
 
 
 class SlackNotifier:
-    """Posts a header, one section per item and the matched terms; splits past 50 blocks.
+    """Posts a header, one section per item (with category and region headings when there are
+    several groups) and "…and N more"; splits into several posts within Slack's limits.
 
     Slack incoming webhooks have no idempotency key: when a later part of a split message
     fails, retrying re-posts the earlier parts.
@@ -45,14 +93,15 @@ class SlackNotifier:
 
 
 def slack_bodies(message: OutboundMessage) -> list[Block]:
-    """The incoming-webhook bodies for a message, in order, each within the block limit."""
+    """The incoming-webhook bodies for a message, in order, each within Slack's limits: at
+    most 50 blocks and MESSAGE_TEXT_LIMIT characters, a header of 150, sections of 3000."""
     payload = message.message.payload
-    items = _items(payload)
-    chunks = [items[start:start + ITEMS_PER_POST]
-              for start in range(0, len(items), ITEMS_PER_POST)] or [[]]
+    parts = _pack(_entries(_items(payload), _zone(payload)))
     subject = message.message.subject
-    return [_body(subject, chunk, number, len(chunks), payload)
-            for number, chunk in enumerate(chunks, start=1)]
+    omitted = payload.get("omitted", 0)
+    more = omitted if isinstance(omitted, int) and omitted > 0 else 0
+    return [_body(subject, blocks, number, len(parts), more)
+            for number, blocks in enumerate(parts, start=1)]
 
 
 def escape(text: str) -> str:
@@ -60,49 +109,152 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _body(subject: str, items: Sequence[Mapping[str, object]], number: int, parts: int,
-          payload: Mapping[str, object]) -> Block:
-    title = subject if parts == 1 else f"{subject} ({number}/{parts})"
-    blocks: list[Block] = [_header(title)]
-    blocks.extend(_section(item) for item in items)
-    omitted = payload.get("omitted", 0)
-    if number == parts and isinstance(omitted, int) and omitted > 0:
-        blocks.append(_context(f"…and {omitted} more"))
-    return {"text": subject, "blocks": blocks}
+def clip_mrkdwn(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters with "…", never inside an escape (&amp;) or a link."""
+    if len(text) <= limit:
+        return text
+    cut = _PARTIAL_ENTITY.sub("", text[:limit - 1])
+    if cut.rfind("<") > cut.rfind(">"):
+        cut = cut[:cut.rfind("<")]
+    return cut.rstrip() + "…"
+
+
+def _pack(entries: Sequence[_Entry]) -> list[list[Block]]:
+    """Entries into messages, in order: a new message when blocks or text would overflow."""
+    messages: list[list[Block]] = [[]]
+    chars = 0
+    for entry in entries:
+        piece = entry.blocks(first_in_message=not messages[-1])
+        if messages[-1] and (len(messages[-1]) + len(piece.blocks) > CONTENT_BLOCKS
+                             or chars + piece.chars > CONTENT_TEXT):
+            messages.append([])
+            chars = 0
+            piece = entry.blocks(first_in_message=True)
+        messages[-1].extend(piece.blocks)
+        chars += piece.chars
+    return messages
+
+
+def _entries(items: Sequence[Mapping[str, object]], zone: ZoneInfo) -> list[_Entry]:
+    """A section per item; headings only when the items fall in more than one group."""
+    groups = [_group(item) for item in items]
+    several = len(set(groups)) > 1
+    return [_Entry(_section(item, zone), _heading(group) if several else None,
+                   index == 0 or groups[index - 1] != group)
+            for index, (item, group) in enumerate(zip(items, groups, strict=True))]
+
+
+def _body(subject: str, blocks: list[Block], number: int, parts: int, more: int) -> Block:
+    suffix = "" if parts == 1 else f" ({number}/{parts})"
+    header = _clip(subject, HEADER_LIMIT - len(suffix)) + suffix
+    closing = [_context(f"…and {more} more")] if number == parts and more else []
+    return {"text": subject, "blocks": [_header(header), *blocks, *closing]}
 
 
 def _header(text: str) -> Block:
-    clipped = text if len(text) <= HEADER_LIMIT else text[: HEADER_LIMIT - 1] + "…"
-    return {"type": "header", "text": {"type": "plain_text", "text": clipped, "emoji": True}}
+    return {"type": "header",
+            "text": {"type": "plain_text", "text": _clip(text, HEADER_LIMIT), "emoji": True}}
 
 
-def _section(item: Mapping[str, object]) -> Block:
+def _heading(group: tuple[str, str]) -> _Piece:
+    category, region = group
+    text = f"*{escape(category_heading(category))}* · {escape(region_label(region))}"
+    return _Piece((_mrkdwn_context(text),), len(text))
+
+
+def _section(item: Mapping[str, object], zone: ZoneInfo) -> _Piece:
     url = str(item["url"]).replace("|", "%7C")
-    title = escape(str(item["title"])).replace("|", "¦")
-    facts = " · ".join(escape(str(part)) for part in _facts(item))
-    lines = [f"*<{escape(url)}|{title}>*", facts]
-    terms = _terms(item)
-    if terms:
-        lines.append("Matched: " + ", ".join(f"`{escape(term)}`" for term in terms))
-    return {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}
+    title = escape(_clip(str(item["title"]) or url, TITLE_LIMIT)).replace("|", "¦")
+    lines = [f"*<{escape(url)}|{title}>*",
+             " · ".join(escape(part) for part in _facts(item, zone))]
+    details = _details(item)
+    if details:
+        lines.append(details)
+    lines += [f">{_snippet(snippet, term)}" for term, snippet in _snippets(item)]
+    also = _also(item)
+    if also:
+        lines.append(also)
+    text = clip_mrkdwn("\n".join(lines), SECTION_LIMIT)
+    return _Piece(({"type": "section", "text": {"type": "mrkdwn", "text": text}},), len(text))
 
 
 def _context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(text)}]}
+    return _mrkdwn_context(escape(text))
 
 
-def _facts(item: Mapping[str, object]) -> list[object]:
-    published = item.get("published")
-    date = str(published)[:10] if published else None
-    return [part for part in (item.get("source_name"), date, item.get("change")) if part]
+def _mrkdwn_context(mrkdwn: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn}]}
 
 
-def _terms(item: Mapping[str, object]) -> list[str]:
-    evidence = item.get("evidence")
-    if not isinstance(evidence, list):
-        return []
-    return list(dict.fromkeys(str(entry["term"]) for entry in evidence
-                              if isinstance(entry, dict) and "term" in entry))
+def _facts(item: Mapping[str, object], zone: ZoneInfo) -> list[str]:
+    date = _date(item.get("published"), zone)
+    return [str(part) for part in (item.get("source_name"), date, item.get("change")) if part]
+
+
+def _date(published: object, zone: ZoneInfo) -> str:
+    """The publication date as digests show it; '' when unknown."""
+    if not isinstance(published, str) or not published:
+        return ""
+    try:
+        return display_date(datetime.fromisoformat(published), zone)
+    except ValueError:
+        return published[:10]
+
+
+def _details(item: Mapping[str, object]) -> str:
+    """`plan · Beijing, Hebei · 2020—2022年, 1000万元`, escaped; '' when nothing is known."""
+    category = item.get("category")
+    regions = _strings(item.get("regions"))
+    facts = [str(f["text"]) for f in _dicts(item.get("facts")) if "text" in f][:6]
+    parts = [category_label(str(category)) if category and category != OTHER else "",
+             ", ".join(regions),
+             ", ".join(dict.fromkeys(facts))]
+    return " · ".join(escape(part) for part in parts if part)
+
+
+def _snippets(item: Mapping[str, object]) -> list[tuple[str, str]]:
+    entries = [(str(e.get("term", "")), str(e.get("snippet", "")))
+               for e in _dicts(item.get("evidence"))]
+    return [(term, snippet) for term, snippet in entries if snippet][:MAX_SNIPPETS]
+
+
+def _snippet(snippet: str, term: str) -> str:
+    """The snippet on one line, the term highlighted as `code`."""
+    flat = " ".join(snippet.split()).replace("`", "'")
+    return "".join(f"{_BOUNDARY}`{escape(text)}`{_BOUNDARY}" if hit else escape(text)
+                   for text, hit in highlight(flat, term))
+
+
+def _also(item: Mapping[str, object]) -> str:
+    links = [f"<{escape(str(a['url']).replace('|', '%7C'))}|"
+             f"{escape(str(a.get('source_name') or a['url'])).replace('|', '¦')}>"
+             for a in _dicts(item.get("also_reported_by")) if "url" in a]
+    return "Also reported by: " + ", ".join(links) if links else ""
+
+
+def _zone(payload: Mapping[str, object]) -> ZoneInfo:
+    """The subscriber's timezone from the payload (UTC for payloads made before it was there)."""
+    try:
+        return ZoneInfo(str(payload.get("timezone") or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _group(item: Mapping[str, object]) -> tuple[str, str]:
+    regions = _strings(item.get("regions"))
+    return str(item.get("category") or OTHER), regions[0] if regions else ""
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _strings(value: object) -> list[str]:
+    return [str(entry) for entry in value] if isinstance(value, list) else []
+
+
+def _dicts(value: object) -> list[dict[str, object]]:
+    return [entry for entry in value if isinstance(entry, dict)] if isinstance(value, list) else []
 
 
 def _items(payload: Mapping[str, object]) -> list[Mapping[str, object]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
@@ -19,11 +20,19 @@ log = logging.getLogger(__name__)
 
 
 class SmtpNotifier:
-    """Sends each message as one e-mail to `to` (password never logged nor in repr)."""
+    """Sends each message as one e-mail to `to` (password never logged nor in repr).
 
-    def __init__(self, server: SmtpServer, to: list[str]) -> None:
+    `security` is "starttls" (upgrade or fail, never fall back to plain text), "tls" (TLS from
+    the first byte) or "none". Certificates are checked against the system's trust store, or
+    against `tls_context` when one is given (a private CA). `server.timeout` bounds the connect,
+    the TLS handshake and every SMTP reply, so a server that stops answering fails retryably.
+    """
+
+    def __init__(self, server: SmtpServer, to: list[str], *,
+                 tls_context: ssl.SSLContext | None = None) -> None:
         self.server = server
         self.to = list(to)
+        self.tls_context = tls_context
 
     def __repr__(self) -> str:
         return f"SmtpNotifier({self._where()}, to={self.to!r})"
@@ -41,10 +50,11 @@ class SmtpNotifier:
         server = self.server
         password = server.password.get_secret_value() if server.password else None
         return await aiosmtplib.send(
-            email, hostname=server.host, port=server.port,
+            email, sender=server.sender, recipients=self.to,
+            hostname=server.host, port=server.port,
             username=server.username, password=password if server.username else None,
             use_tls=server.security == "tls", start_tls=server.security == "starttls",
-            timeout=server.timeout.total_seconds(),
+            tls_context=self.tls_context, timeout=server.timeout.total_seconds(),
         )
 
     def _where(self) -> str:
@@ -66,6 +76,8 @@ def _translate_errors(where: str) -> Iterator[None]:
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
         reason = f"smtp {where}: {type(error).__name__}: {error}"
         raise DeliveryError(reason, retryable=True) from error
+    except ValueError as error:  # aiosmtplib: an address unfit for an SMTP command line
+        raise DeliveryError(f"smtp {where}: {error}", retryable=False) from error
 
 
 def _refused(where: str, error: aiosmtplib.SMTPRecipientsRefused) -> DeliveryError:

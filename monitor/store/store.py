@@ -49,6 +49,7 @@ from monitor.store.rows import document_from_row, match_from_row, match_record
 from monitor.store.stories import already_alerted, assign_story
 
 _LOOKUP_CHUNK = 500
+_REPLAY = "-replay-"  # joins a replayed message's key to the replay's own part
 
 
 class Store:
@@ -162,12 +163,60 @@ class Store:
             ).values(next_attempt_at=now + lease, claimed_by=token))
             return _delivery(head) if _rowcount(claimed) == 1 else None
 
-    def deliveries(self, status: str | None = None) -> list[DeliveryRow]:
+    def deliveries(self, status: str | None = None,
+                   subscription_id: str | None = None) -> list[DeliveryRow]:
+        """Outbox messages, oldest first, optionally of one status and/or subscription."""
         with Session(self.engine) as session:
             query = select(DeliveryRecord).order_by(col(DeliveryRecord.id))
             if status:
                 query = query.where(col(DeliveryRecord.status) == status)
+            if subscription_id:
+                query = query.where(col(DeliveryRecord.subscription_id) == subscription_id)
             return [_delivery(row) for row in session.exec(query).all()]
+
+    def delivery(self, delivery_id: int) -> DeliveryRow | None:
+        with Session(self.engine) as session:
+            row = session.get(DeliveryRecord, delivery_id)
+            return _delivery(row) if row is not None else None
+
+    def requeue_dead(self, delivery_ids: Iterable[int] | None, now: datetime) -> list[int]:
+        """Dead messages (these, or all when None) back to pending and due at `now`.
+
+        Attempts, last error and the idempotency key are kept: a receiver that did get the
+        message before it was given up recognises the resend.
+        """
+        dead = col(DeliveryRecord.status) == "dead"
+        with Session(self.engine) as session, session.begin():
+            query = select(DeliveryRecord.id).where(dead)
+            if delivery_ids is not None:
+                query = query.where(col(DeliveryRecord.id).in_(list(delivery_ids)))
+            ids = sorted(i for i in session.exec(query).all() if i is not None)
+            if ids:
+                session.execute(update(DeliveryRecord).where(
+                    col(DeliveryRecord.id).in_(ids), dead,
+                ).values(status="pending", next_attempt_at=now, claimed_by=None))
+            return ids
+
+    def replay(self, delivery_id: int, now: datetime) -> DeliveryRow | None:
+        """A new pending message copying sent message `delivery_id`, due at `now`.
+
+        A replay is a deliberate second delivery, so it gets a new idempotency key (a receiver
+        would drop a resend under the old one): `<original key>-replay-<8 hex>`, which names
+        the message it repeats. None when `delivery_id` is not a sent message.
+        """
+        with Session(self.engine) as session, session.begin():
+            original = session.get(DeliveryRecord, delivery_id)
+            if original is None or original.status != "sent":
+                return None
+            root = original.idempotency_key.split(_REPLAY, 1)[0]
+            record = DeliveryRecord(
+                subscription_id=original.subscription_id,
+                idempotency_key=f"{root}{_REPLAY}{uuid.uuid4().hex[:8]}", status="pending",
+                subject=original.subject, text=original.text, html=original.html,
+                payload=original.payload, next_attempt_at=now, created_at=now)
+            session.add(record)
+            session.flush()
+            return _delivery(record)
 
     def mark_sent(self, delivery_id: int, token: str, now: datetime) -> bool:
         """Record a send; False (nothing written) if `token` no longer holds the lease."""
