@@ -89,7 +89,7 @@ class App:
                                TopicClassifier(settings.topics), self.pool,
                                health=HealthMonitor(settings, renderer))
         self.composer = Composer(settings, self.store, renderer)
-        self.sender = OutboxSender(self.store, self._notifiers())
+        self.sender = OutboxSender.from_settings(self.store, self._notifiers(), settings)
 
     @classmethod
     def load(cls, options: Options) -> App:

@@ -58,10 +58,10 @@ class RetryPolicy:
         if not error.retryable:
             return f"permanent failure: {error.reason}"
         if attempts >= self.max_attempts:
-            return f"gave up after {attempts} attempts: {error.reason}"
+            return f"gave up after {_attempts(attempts)}: {error.reason}"
         if now - row.created_at >= self.max_age:
-            return f"gave up after {_age(now - row.created_at)} ({attempts} attempts): " \
-                   f"{error.reason}"
+            age = _age(now - row.created_at)
+            return f"gave up after {age} ({_attempts(attempts)}): {error.reason}"
         return None
 
 
@@ -166,6 +166,10 @@ def unsubscribe_urls(settings: Settings) -> dict[str, str]:
     """Subscription id -> its configured unsubscribe URL (those that have one)."""
     return {sub.id: str(sub.unsubscribe_url) for sub in settings.subscriptions
             if sub.unsubscribe_url is not None}
+
+
+def _attempts(count: int) -> str:
+    return f"{count} attempt" if count == 1 else f"{count} attempts"
 
 
 def _age(age: timedelta) -> str:

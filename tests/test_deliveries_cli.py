@@ -56,10 +56,10 @@ def outbox(use_config: UseConfig, http_server: FixtureServer,
     engine.dispose()
 
 
-def _queue(store: Store, subscription: str, subject: str) -> int:
+def _queue(store: Store, subscription: str, subject: str, created: datetime = NOW) -> int:
     payload = {"version": 1, "subscription": subscription, "items": [], "subject": subject}
     message = RenderedMessage(subject, "text", "<p>html</p>", payload)
-    delivery_id = store.add_delivery(NewDelivery(subscription, message, (), NOW))
+    delivery_id = store.add_delivery(NewDelivery(subscription, message, (), created))
     assert delivery_id is not None
     return delivery_id
 
@@ -189,3 +189,22 @@ def test_test_notify_reports_a_failing_receiver(outbox: Store, http_server: Fixt
     assert "(permanent)" in capsys.readouterr().out
     assert main(["test-notify", "nobody"]) == 2
     assert "unknown subscription 'nobody'" in capsys.readouterr().err
+
+
+def test_check_uses_the_configs_delivery_policy_and_unsubscribe_url(
+        outbox: Store, http_server: FixtureServer, tmp_path: Path) -> None:
+    config = tmp_path / "sources.yaml"
+    config.write_text(config.read_text("utf-8").replace("defaults:", """\
+  - id: mail
+    unsubscribe_url: "https://example.org/unsubscribe?u=7"
+    channel: {kind: file}
+delivery: {max_attempts: 1, max_age: 1h}
+defaults:"""), "utf-8")
+    http_server.set("/hook", "maintenance", status=503)
+    _queue(outbox, "hook", "s", datetime.now(UTC))
+    _queue(outbox, "mail", "m", datetime.now(UTC))
+    assert main(["check"]) == 1
+    (dead,) = outbox.deliveries("dead")
+    assert dead.last_error == "gave up after 1 attempt: webhook 127.0.0.1: HTTP 503: maintenance"
+    (eml,) = (tmp_path / "state" / "outbox").glob("*.eml")
+    assert "List-Unsubscribe: <https://example.org/unsubscribe?u=7>" in eml.read_text("utf-8")
