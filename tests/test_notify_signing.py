@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from monitor.config import AppriseChannel, Settings, SlackChannel, WebhookChannel
+from monitor.config import AppriseChannel, Settings, SlackChannel, WebhookChannel, parse_config
 from monitor.domain import OutboundMessage, RenderedMessage
 from monitor.errors import ConfigError, DeliveryError
 from monitor.notify.apprise import AppriseNotifier
@@ -197,14 +197,15 @@ def settings_with(channel: dict[str, object]) -> Settings:
 
 @pytest.mark.parametrize("secret", ["MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_not*base64!",
                                     "whsec_", "whsec_abcde"])
-async def test_a_bad_secret_is_a_config_error_naming_the_subscription(
-        secret: str, client: httpx.AsyncClient, tmp_path: Path) -> None:
-    settings = settings_with({"kind": "webhook", "url": "https://example.org/h", "secret": secret})
-    channel = settings.subscriptions[0].channel
+def test_a_bad_secret_is_a_config_error_with_file_line_and_key(secret: str) -> None:
+    text = (f"version: 1\nsources:\n  - {{id: pbc, kind: rss, url: 'https://www.pbc.gov.cn/rss'}}\n"
+            "topics:\n  - {id: crypto, terms: {zh: [虚拟货币]}}\nsubscriptions:\n"
+            "  - id: ops-hook\n    channel:\n      kind: webhook\n"
+            f"      url: https://example.org/h\n      secret: '{secret}'\n")
     with pytest.raises(ConfigError) as caught:
-        build_notifier(channel, settings=settings, state_dir=tmp_path, client=client)
+        parse_config(text, "sources.yaml", {})
     [problem] = caught.value.problems
-    assert problem.startswith("subscription 'ops-hook': channel.secret: ")
+    assert problem.startswith("sources.yaml:11: subscriptions[0].channel.secret: ")
     assert "whsec_" in problem
     hidden = secret.removeprefix("whsec_")
     assert not hidden or hidden not in problem

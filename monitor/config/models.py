@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from datetime import timedelta
 from typing import Annotated, Literal
@@ -251,6 +253,22 @@ class WebhookChannel(StrictModel):
     secret: SecretStr | None = None  # whsec_<base64>: adds the webhook-signature header
     timeout: Duration = timedelta(seconds=10)
 
+    @field_validator("secret")
+    @classmethod
+    def _standard_webhooks_secret(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None:
+            value = secret.get_secret_value()
+            body = value.removeprefix("whsec_")
+            try:
+                valid = value.startswith("whsec_") and bool(
+                    base64.b64decode(body + "=" * (-len(body) % 4), validate=True))
+            except binascii.Error:
+                valid = False
+            if not valid:
+                raise ValueError("a webhook secret is 'whsec_' followed by base64 "
+                                 "(e.g. whsec_ + 32 random bytes, base64-encoded)")
+        return secret
+
 
 class SlackChannel(StrictModel):
     """Post to a Slack incoming webhook."""
@@ -316,12 +334,20 @@ class SmtpServer(StrictModel):
     """The mail server used by `smtp` channels."""
 
     host: str
-    port: int = 587
+    port: int = Field(default=587, gt=0, lt=65536)  # 465 when `security: tls` and unset
     security: Literal["starttls", "tls", "none"] = "starttls"
     username: str | None = None
     password: SecretStr | None = None
     sender: str = "monitor@localhost"
     timeout: Duration = timedelta(seconds=30)
+    ca_file: str | None = None  # PEM bundle to trust instead of the system's (a private CA)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _implicit_tls_port(cls, data: object) -> object:
+        if isinstance(data, dict) and "port" not in data and data.get("security") == "tls":
+            return {**data, "port": 465}
+        return data
 
 
 class Settings(StrictModel):

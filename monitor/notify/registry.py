@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +52,9 @@ def _file(channel: FileChannel, context: _Context) -> Notifier:
 def _smtp(channel: SmtpChannel, context: _Context) -> Notifier:
     if context.settings.smtp is None:
         raise ConfigError(["an smtp channel is configured but there is no `smtp:` section"])
-    return SmtpNotifier(context.settings.smtp, channel.to)
+    server = context.settings.smtp
+    tls_context = ssl.create_default_context(cafile=server.ca_file) if server.ca_file else None
+    return SmtpNotifier(server, channel.to, tls_context=tls_context)
 
 
 def _webhook(channel: WebhookChannel, context: _Context) -> Notifier:
