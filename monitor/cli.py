@@ -388,8 +388,8 @@ def cmd_deliveries_retry(args: argparse.Namespace, options: Options) -> int:
 
     requeued = _with_app(options, retry)
     for row in requeued:
-        print(f"#{row.id} {row.subscription_id}: pending again, due now "
-              f"({row.attempts} attempt(s) so far, same idempotency key {row.idempotency_key})")
+        print(f"#{row.id} {row.subscription_id}: pending again, due now, with a fresh count "
+              f"of attempts and the same idempotency key {row.idempotency_key}")
     print(f"{len(requeued)} message(s) requeued; `monitor check` or the running daemon "
           "sends them" if requeued else "no dead deliveries")
     return 0

@@ -103,7 +103,8 @@ def _wants(subscription: Subscription, document: Document, matches: Sequence[Mat
 
 def _wants_document(subscription: Subscription, document: Document) -> bool:
     return ((not subscription.sources or document.source_id in subscription.sources)
-            and (not subscription.languages or document.language in subscription.languages))
+            and (not subscription.languages
+                 or document.language.split("-")[0].lower() in subscription.languages))
 
 
 def _wants_match(subscription: Subscription, match: Match) -> bool:

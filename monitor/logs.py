@@ -35,6 +35,7 @@ def setup_logging(level: str = "INFO", json_lines: bool | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # At DEBUG these would log request URLs: chat bot tokens (apprise, urllib3, requests).
     for noisy in ("httpx", "httpcore", "apscheduler", "trafilatura", "htmldate",
-                  "charset_normalizer", "alembic"):
+                  "charset_normalizer", "alembic", "apprise", "urllib3", "requests"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

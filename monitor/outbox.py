@@ -48,8 +48,9 @@ class RetryPolicy:
                      retry_after: float | None) -> datetime:
         """When to try again: the backoff, but never before the receiver's Retry-After."""
         wait = self.delay(attempts)
-        if retry_after is not None and retry_after > 0:
-            wait = max(wait, timedelta(seconds=retry_after))
+        if retry_after is not None and retry_after > 0:  # honoured, up to max_age
+            asked = timedelta(seconds=min(retry_after, self.max_age.total_seconds()))
+            wait = max(wait, asked)
         return now + wait
 
     def gives_up(self, row: DeliveryRow, error: DeliveryError, now: datetime) -> str | None:
@@ -62,6 +63,11 @@ class RetryPolicy:
         if now - row.created_at >= self.max_age:
             age = _age(now - row.created_at)
             return f"gave up after {age} ({_attempts(attempts)}): {error.reason}"
+        if error.retry_after and now + timedelta(seconds=min(
+                error.retry_after, 10 * self.max_age.total_seconds())) > (
+                row.created_at + self.max_age):
+            return (f"the receiver asked to wait {int(error.retry_after)} s, past max_age "
+                    f"({_attempts(attempts)}): {error.reason}")
         return None
 
 

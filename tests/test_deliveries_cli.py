@@ -99,12 +99,12 @@ def test_retry_requeues_a_dead_message_with_its_key(outbox: Store, http_server: 
     (dead,) = outbox.deliveries("dead")
     http_server.set("/hook", "ok")
     assert main(["deliveries", "retry", str(delivery_id)]) == 0
-    assert "pending again, due now (1 attempt(s) so far" in capsys.readouterr().out
+    assert "pending again, due now, with a fresh count of attempts" in capsys.readouterr().out
     (pending,) = outbox.deliveries("pending")
-    assert pending.attempts == 1 and pending.idempotency_key == dead.idempotency_key
+    assert pending.attempts == 0 and pending.idempotency_key == dead.idempotency_key
     assert main(["check"]) == 0
     assert _ids(http_server, "/hook") == [dead.idempotency_key] * 2, "a resend, recognisable"
-    assert outbox.deliveries("sent")[0].attempts == 2
+    assert outbox.deliveries("sent")[0].attempts == 1
 
 
 def test_retry_all_dead_and_refusals(outbox: Store, http_server: FixtureServer,

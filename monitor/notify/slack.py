@@ -148,7 +148,7 @@ def _body(subject: str, blocks: list[Block], number: int, parts: int, more: int)
     suffix = "" if parts == 1 else f" ({number}/{parts})"
     header = _clip(subject, HEADER_LIMIT - len(suffix)) + suffix
     closing = [_context(f"…and {more} more")] if number == parts and more else []
-    return {"text": subject, "blocks": [_header(header), *blocks, *closing]}
+    return {"text": escape(subject), "blocks": [_header(header), *blocks, *closing]}
 
 
 def _header(text: str) -> Block:

@@ -45,6 +45,11 @@ class SmtpNotifier:
         for recipient, response in refused.items():
             log.warning("smtp %s refused %s: %s %s", self._where(), recipient,
                         response.code, response.message)
+        deferred = [recipient for recipient, response in refused.items()
+                    if 400 <= response.code < 500]
+        if deferred:  # sent again whole: the others drop the copy by its Message-ID
+            raise DeliveryError(f"smtp {self._where()}: {len(deferred)} recipient(s) deferred "
+                                "(4xx), to be tried again", retryable=True)
 
     async def _deliver(self, email: EmailMessage) -> tuple[dict[str, SMTPResponse], str]:
         server = self.server

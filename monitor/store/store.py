@@ -182,8 +182,8 @@ class Store:
     def requeue_dead(self, delivery_ids: Iterable[int] | None, now: datetime) -> list[int]:
         """Dead messages (these, or all when None) back to pending and due at `now`.
 
-        Attempts, last error and the idempotency key are kept: a receiver that did get the
-        message before it was given up recognises the resend.
+        The idempotency key and last error are kept (a receiver that did get the message
+        before it was given up recognises the resend); the attempts start again from zero.
         """
         dead = col(DeliveryRecord.status) == "dead"
         with Session(self.engine) as session, session.begin():
@@ -194,7 +194,7 @@ class Store:
             if ids:
                 session.execute(update(DeliveryRecord).where(
                     col(DeliveryRecord.id).in_(ids), dead,
-                ).values(status="pending", next_attempt_at=now, claimed_by=None))
+                ).values(status="pending", next_attempt_at=now, claimed_by=None, attempts=0))
             return ids
 
     def replay(self, delivery_id: int, now: datetime) -> DeliveryRow | None:
