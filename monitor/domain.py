@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -176,6 +177,8 @@ class OutboundMessage:
     message: RenderedMessage
     created_at: datetime
     unsubscribe_url: str | None = None  # the subscription's, for List-Unsubscribe
+    parts_sent: int = 0  # of a message sent in parts: those already posted, not to repeat
+    on_part_sent: Callable[[int], None] | None = field(default=None, compare=False)  # records it
 
 
 class HealthEvent(StrEnum):

@@ -117,10 +117,15 @@ class OutboxSender:
                                    for subscription_id, notifier in self.notifiers.items()))
         return report
 
-    def outbound(self, row: DeliveryRow) -> OutboundMessage:
-        """What a notifier is given for an outbox row."""
+    def outbound(self, row: DeliveryRow, token: str | None = None) -> OutboundMessage:
+        """What a notifier is given for an outbox row; with the lease's `token`, a message sent
+        in parts records each part posted, so a retry resumes after it."""
+        def record(parts: int) -> None:
+            if token is not None:
+                self.store.mark_parts_sent(row.id, token, parts)
         return OutboundMessage(row.id, row.idempotency_key, row.subscription_id, row.message,
-                               row.created_at, self.unsubscribe.get(row.subscription_id))
+                               row.created_at, self.unsubscribe.get(row.subscription_id),
+                               row.parts_sent, record)
 
     async def _drain(self, subscription_id: str, notifier: Notifier, token: str,
                      report: SendReport) -> None:
@@ -136,7 +141,7 @@ class OutboxSender:
     async def _send(self, row: DeliveryRow, notifier: Notifier, token: str,
                     report: SendReport) -> bool:
         try:
-            await notifier.send(self.outbound(row))
+            await notifier.send(self.outbound(row, token))
         except DeliveryError as error:
             self._failed(row, error, token, report)
             return False

@@ -6,6 +6,7 @@ import json
 import socket
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,7 +17,9 @@ from monitor.domain import Digest, OutboundMessage
 from monitor.errors import DeliveryError
 from monitor.notify.slack import SlackNotifier
 from monitor.notify.webhook import WebhookNotifier
-from tests.fixture_server import FixtureServer
+from monitor.outbox import OutboxSender, RetryPolicy
+from monitor.store import NewDelivery, Store, make_engine, upgrade_schema
+from tests.fixture_server import FixtureServer, Route
 from tests.test_notify_render import CHINESE_TITLE, NOW, make_digest, make_item, make_outbound
 
 
@@ -35,7 +38,7 @@ def webhook(server: FixtureServer, client: httpx.AsyncClient) -> WebhookNotifier
 
 def slack(server: FixtureServer, client: httpx.AsyncClient) -> SlackNotifier:
     channel = SlackChannel(kind="slack", url=SecretStr(server.url("/slack")))
-    return SlackNotifier(channel, client)
+    return SlackNotifier(channel, client, part_pause=0)
 
 
 async def test_webhook_posts_json_with_id_and_timestamp(
@@ -125,3 +128,24 @@ async def test_slack_error_is_classified_and_hides_the_url(
     assert caught.value.retryable is False
     assert "invalid_blocks" in caught.value.reason
     assert "/slack" not in caught.value.reason
+
+
+async def test_a_split_slack_message_resumes_after_the_parts_already_posted(
+        http_server: FixtureServer, client: httpx.AsyncClient, tmp_path: Path) -> None:
+    """Part 2 of 2 fails once: the outbox recorded part 1, so the retry posts part 2 only."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade_schema(engine)
+    store = Store(engine)
+    store.add_delivery(NewDelivery("alice", many(60).message, (), NOW))
+    clock = [NOW]
+    sender = OutboxSender(store, {"alice": slack(http_server, client)},
+                          RetryPolicy(base=timedelta(seconds=1), ceiling=timedelta(seconds=1)),
+                          clock=lambda: clock[0])
+    answers = iter([Route(b"ok", 200, {}), Route(b"slow down", 503, {})])
+    http_server.answer("/slack", lambda _request: next(answers, Route(b"ok", 200, {})))
+    assert (await sender.send_due()).retried == 1
+    clock[0] = NOW + timedelta(seconds=5)
+    assert (await sender.send_due()).sent == 1
+    bodies = [request.body for request in http_server.requests_to("/slack")]
+    assert len(bodies) == 3, "part 1, part 2 (503), part 2 again: part 1 never twice"
+    assert bodies[2] == bodies[1] != bodies[0]

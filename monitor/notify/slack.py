@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from monitor.notify.render import (
 )
 from monitor.notify.webhook import post_json
 
+PART_PAUSE = 1.0  # seconds between the parts of a split message
 MAX_BLOCKS = 50  # Slack's limit per message
 HEADER_LIMIT = 150  # characters of a header block's text
 SECTION_LIMIT = 3000  # characters of a section block's text
@@ -68,23 +70,32 @@ class SlackNotifier:
     """Posts a header, one section per item (with category and region headings when there are
     several groups) and "…and N more"; splits into several posts within Slack's limits.
 
-    Slack incoming webhooks have no idempotency key: when a later part of a split message
-    fails, retrying re-posts the earlier parts.
+    Slack incoming webhooks have no idempotency key, so each part posted is recorded in the
+    outbox: a retry after a later part failed resumes there instead of posting the others again.
     """
 
-    def __init__(self, channel: SlackChannel, client: httpx.AsyncClient) -> None:
+    def __init__(self, channel: SlackChannel, client: httpx.AsyncClient, *,
+                 part_pause: float = PART_PAUSE) -> None:
         self.channel = channel
         self.client = client
+        self.part_pause = part_pause
 
     def __repr__(self) -> str:
         return "SlackNotifier(url='**********')"
 
     async def send(self, message: OutboundMessage) -> None:
-        """POST each part in order; stops at the first failure (same rules as webhooks)."""
+        """POST each part in order, after those a previous attempt posted; stops at the first
+        failure (same rules as webhooks). Parts are spaced PART_PAUSE apart (Slack allows about
+        one message per second per webhook)."""
         bodies = slack_bodies(message)
         for number, body in enumerate(bodies, start=1):
-            label = f"slack (part {number} of {len(bodies)})"
-            await self._post(body, label)
+            if number <= message.parts_sent:
+                continue
+            if number > message.parts_sent + 1:
+                await asyncio.sleep(self.part_pause)
+            await self._post(body, f"slack (part {number} of {len(bodies)})")
+            if message.on_part_sent is not None and len(bodies) > 1:
+                message.on_part_sent(number)
 
     async def _post(self, body: Block, label: str) -> None:
         url = self.channel.url.get_secret_value()

@@ -125,6 +125,7 @@ class DeliveryRow:
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
+    parts_sent: int = 0  # parts of a split message already posted (Slack)
 
 
 def evidence_json(match: Match) -> list[dict[str, Any]]:

@@ -103,6 +103,7 @@ class DeliveryRecord(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime  # while claimed: when the claim's lease ends
     claimed_by: str | None = Field(default=None, max_length=32)  # the sender holding the lease
+    parts_sent: int = 0  # of a message posted in parts (Slack): those a retry must not repeat
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime
     sent_at: datetime | None = None

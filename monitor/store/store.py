@@ -223,6 +223,10 @@ class Store:
         return self._update_claimed(delivery_id, token, status="sent", sent_at=now,
                                     last_error=None, attempts=DeliveryRecord.attempts + 1)
 
+    def mark_parts_sent(self, delivery_id: int, token: str, parts: int) -> bool:
+        """Record that the first `parts` parts of a split message were posted."""
+        return self._update_claimed(delivery_id, token, parts_sent=parts)
+
     def mark_retry(self, delivery_id: int, token: str, error: str,
                    next_attempt_at: datetime) -> bool:
         return self._update_claimed(delivery_id, token, last_error=error, claimed_by=None,
@@ -428,4 +432,4 @@ def _delivery(row: DeliveryRecord) -> DeliveryRow:
     message = RenderedMessage(row.subject, row.text, row.html, row.payload)
     return DeliveryRow(row.id, row.subscription_id, row.idempotency_key, row.status, message,
                        row.attempts, row.next_attempt_at, row.last_error, row.created_at,
-                       row.sent_at)
+                       row.sent_at, row.parts_sent)
