@@ -16,7 +16,9 @@ from monitor.errors import ConfigError
 from monitor.fetch import Fetcher, HttpFetcher, PoliteFetcher
 from monitor.fetch.polite import HostLimits
 from monitor.health import HealthMonitor
+from monitor.logs import mask_secrets
 from monitor.notify import DigestRenderer, Notifier, build_notifier, default_template_dirs
+from monitor.observe import Metrics
 from monitor.outbox import OutboxSender
 from monitor.pipeline import Checker
 from monitor.store import Store, database_url, make_engine, upgrade_schema
@@ -81,6 +83,7 @@ class App:
         self.engine = make_engine(database_url(options.state_dir, options.database_url))
         upgrade_schema(self.engine)
         self.store = Store(self.engine)
+        self.metrics = Metrics(self.store, [source.id for source in settings.sources])
         self.pool = WorkerPool(options.workers)
         self.fetcher = build_fetcher(settings)
         self.http = httpx.AsyncClient(headers={"User-Agent": settings.defaults.user_agent})
@@ -93,7 +96,10 @@ class App:
 
     @classmethod
     def load(cls, options: Options) -> App:
-        return cls(options, load_config(options.config_path, options.env or {}))
+        """The app for the config at options.config_path; its secrets are masked in logs."""
+        settings = load_config(options.config_path, options.env or {})
+        mask_secrets(settings.secret_values())
+        return cls(options, settings)
 
     def template_dirs(self) -> list[Path]:
         """The user's templates directory (relative to the config file) first, then ours."""

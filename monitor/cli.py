@@ -36,7 +36,7 @@ from monitor.outbox import SendReport, unsubscribe_urls
 from monitor.pipeline import CheckReport, fetch_policy, source_timeout
 from monitor.probe import ProbeReport, ProbeRules, describe, probe
 from monitor.report import as_csv, as_html, as_text, coverage
-from monitor.scheduler import heartbeat_age, run_daemon
+from monitor.scheduler import HEARTBEAT_MAX_AGE, heartbeat_age, run_daemon
 from monitor.sources.urls import canonical_url
 from monitor.store import DeliveryRow, SourceState
 from monitor.workers import WorkerPool
@@ -109,7 +109,9 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--output", "-o", help="file to write (default stdout)")
     _add(commands, "status", cmd_status, "each source's last outcome and the outbox")
     health = _add(commands, "healthcheck", cmd_healthcheck, "exit 0 when the daemon is alive")
-    health.add_argument("--max-age", type=int, default=180, help="seconds (default 180)")
+    max_age = int(HEARTBEAT_MAX_AGE.total_seconds())
+    health.add_argument("--max-age", type=int, default=max_age,
+                        help=f"seconds (default {max_age})")
     _add_deliveries(commands)
     notify = _add(commands, "test-notify", cmd_test_notify,
                   "send a sample digest through a subscription's channel now (not queued)")

@@ -15,6 +15,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.app import App
 from monitor.config import Subscription
+from monitor.observe import Probes, observe_endpoint
 from monitor.sources import SourceConfig
 
 log = logging.getLogger("monitor.scheduler")
@@ -22,6 +23,7 @@ log = logging.getLogger("monitor.scheduler")
 SEND_EVERY = timedelta(seconds=30)
 SHUTDOWN_GRACE = timedelta(seconds=8)  # within Docker's default 10 s stop timeout
 HEARTBEAT_FILE = "heartbeat"
+HEARTBEAT_MAX_AGE = timedelta(seconds=180)  # older: `monitor healthcheck` and /healthz fail
 
 
 class Daemon:
@@ -85,6 +87,7 @@ class Daemon:
         self._tracked()
         try:
             report = await self.app.checker.check(source)
+            self.app.metrics.observe(report)
             if report.alerts:
                 self.app.composer.compose_all(datetime.now(UTC), which="none")
                 await self.send()
@@ -136,5 +139,9 @@ def heartbeat_age(state_dir: Path) -> timedelta | None:
 
 
 async def run_daemon(app: App) -> None:
-    """Run until SIGTERM or SIGINT (the caller closes the app)."""
-    await Daemon(app).run()
+    """Run until SIGTERM or SIGINT, serving /healthz, /readyz and /metrics (the caller closes
+    the app)."""
+    state_dir = app.options.state_dir
+    probes = Probes(lambda: heartbeat_age(state_dir), HEARTBEAT_MAX_AGE, app.engine, app.metrics)
+    async with observe_endpoint(app.settings.observe, probes, state_dir):
+        await Daemon(app).run()

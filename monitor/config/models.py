@@ -330,6 +330,14 @@ class DeliverySettings(StrictModel):
     max_age: Duration = timedelta(days=2)  # since the message was composed
 
 
+class ObserveSettings(StrictModel):
+    """The HTTP endpoint of `monitor run`: /healthz, /readyz and Prometheus /metrics."""
+
+    enabled: bool = True
+    host: str = Field(default="127.0.0.1", min_length=1)  # 0.0.0.0 to be scraped from outside
+    port: int = Field(default=9108, ge=0, lt=65536)  # 0: any free port (see <state>/observe.addr)
+
+
 class SmtpServer(StrictModel):
     """The mail server used by `smtp` channels."""
 
@@ -361,6 +369,7 @@ class Settings(StrictModel):
     subscriptions: list[Subscription] = []
     smtp: SmtpServer | None = None
     delivery: DeliverySettings = DeliverySettings()
+    observe: ObserveSettings = ObserveSettings()
     templates_dir: str | None = None
 
     @field_validator("hosts")
@@ -370,6 +379,17 @@ class Settings(StrictModel):
         if len(lowered) < len(hosts):
             raise ValueError("a host is listed twice (host names are case-insensitive)")
         return lowered
+
+    def secret_values(self) -> list[str]:
+        """Every secret the config holds (passwords, tokens, chat URLs), to mask in logs."""
+        found = [self.smtp.password] if self.smtp and self.smtp.password else []
+        for subscription in self.subscriptions:
+            channel = subscription.channel
+            if isinstance(channel, WebhookChannel):
+                found += [*channel.headers.values(), *([channel.secret] if channel.secret else [])]
+            elif isinstance(channel, SlackChannel | AppriseChannel):
+                found.append(channel.url)
+        return [secret.get_secret_value() for secret in found]
 
     def source(self, source_id: str) -> AnySource:
         """The source with this id; KeyError when there is none."""
