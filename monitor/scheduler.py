@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +24,7 @@ log = logging.getLogger("monitor.scheduler")
 SEND_EVERY = timedelta(seconds=30)
 SHUTDOWN_GRACE = timedelta(seconds=8)  # within Docker's default 10 s stop timeout
 HEARTBEAT_FILE = "heartbeat"
+START_SPREAD = timedelta(minutes=1)  # overdue sources' first checks after start-up, spread
 HEARTBEAT_MAX_AGE = timedelta(seconds=180)  # older: `monitor healthcheck` and /healthz fail
 
 
@@ -65,10 +67,15 @@ class Daemon:
 
     def _schedule(self) -> None:
         now = datetime.now(UTC)
+        checked = {state.source_id: state.last_checked_at
+                   for state in self.app.store.source_states()}
+        defaults = self.app.settings.defaults
         for source in self.app.settings.sources:
             if source.enabled:
+                first = first_run(checked.get(source.id), source.interval or defaults.interval,
+                                  now)
                 self.scheduler.add_job(self.check_source, self._interval(source), args=[source],
-                                       id=f"source:{source.id}", next_run_time=now,
+                                       id=f"source:{source.id}", next_run_time=first,
                                        max_instances=1, coalesce=True)
         for sub in self.app.settings.subscriptions:
             if sub.mode == "digest":
@@ -122,6 +129,23 @@ class Daemon:
 def _cron(subscription: Subscription) -> CronTrigger:
     return CronTrigger.from_crontab(subscription.schedule,
                                     timezone=ZoneInfo(subscription.timezone))
+
+
+def first_run(last_checked: datetime | None, interval: timedelta, now: datetime,
+              spread: timedelta = START_SPREAD) -> datetime:
+    """When a source's first check after start-up is due.
+
+    Checked within its interval: on its schedule (a restart does not poll it again early).
+    Overdue: once, soon, at a random moment within `spread` (or the interval, if shorter), so a
+    restart after downtime does not hit every site at the same second. Never checked: now.
+    """
+    if last_checked is None:
+        return now
+    due = last_checked + interval
+    if due > now:
+        return due
+    window = min(interval, spread).total_seconds()
+    return now + timedelta(seconds=random.uniform(0, window))
 
 
 def write_heartbeat(state_dir: Path) -> None:

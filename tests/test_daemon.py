@@ -90,3 +90,17 @@ def test_sigterm_lets_a_running_check_finish(tmp_path: Path, http_server: Fixtur
     text = log.read_text()
     assert '"source": "portal", "outcome": "new"' in text, "the check in flight completed"
     assert "Traceback" not in text and "CancelledError" not in text
+
+
+def test_first_checks_after_a_restart_keep_the_schedule_and_spread_the_overdue() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from monitor.scheduler import first_run
+
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    assert first_run(None, hour, now) == now, "never checked: at once (the baseline)"
+    assert first_run(now - timedelta(minutes=10), hour, now) == now + timedelta(minutes=50)
+    overdue = [first_run(now - timedelta(days=1), hour, now) for _ in range(50)]
+    assert all(now <= when <= now + timedelta(minutes=1) for when in overdue)
+    assert len(set(overdue)) > 1, "spread, not all at the same second"
