@@ -85,15 +85,8 @@ class Composer:
         shown, more = items[:subscription.max_items], items[subscription.max_items:]
         digest = Digest(subscription.id, subscription.mode, tuple(shown), now,
                         omitted=len(more), timezone=subscription.timezone)
-        return self.renderer.render(digest, categories=self._categories(subscription),
+        return self.renderer.render(digest, categories=self.settings.categories_for(subscription),
                                     more=tuple(more))
-
-    def _categories(self, subscription: Subscription) -> tuple[str, ...]:
-        """The categories of the subscription's topics (every topic when it names none), in
-        the order they are configured: the order digests group items in."""
-        topics = [topic for topic in self.settings.topics
-                  if not subscription.topics or topic.id in subscription.topics]
-        return tuple(dict.fromkeys(name for topic in topics for name in topic.categories))
 
     def _item(self, subscription: Subscription, alert: PendingAlert) -> DigestItem:
         doc = alert.document

@@ -380,6 +380,13 @@ class Settings(StrictModel):
             raise ValueError("a host is listed twice (host names are case-insensitive)")
         return lowered
 
+    def categories_for(self, subscription: Subscription) -> tuple[str, ...]:
+        """The categories the subscription's topics (every topic when it names none) define,
+        in the order they are configured: the order digests group items in."""
+        topics = [topic for topic in self.topics
+                  if not subscription.topics or topic.id in subscription.topics]
+        return tuple(dict.fromkeys(name for topic in topics for name in topic.categories))
+
     def secret_values(self) -> list[str]:
         """Every secret the config holds (passwords, tokens, chat URLs), to mask in logs."""
         found = [self.smtp.password] if self.smtp and self.smtp.password else []

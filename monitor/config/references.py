@@ -51,17 +51,11 @@ _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 def _filter_problems(settings: Settings, sub: Subscription,
                      at: tuple[str | int, ...]) -> list[Problem]:
     """Categories its topics define (or "other"), the gazetteer's provinces, language codes."""
-    return [*_unlisted((*at, "categories"), sub.categories, _categories(settings, sub),
-                       "category"),
+    categories = [*settings.categories_for(sub), "other"]
+    return [*_unlisted((*at, "categories"), sub.categories, categories, "category"),
             *_unlisted((*at, "regions"), sub.regions, _provinces() if sub.regions else [],
                        "region"),
             *_languages((*at, "languages"), sub.languages)]
-
-
-def _categories(settings: Settings, sub: Subscription) -> list[str]:
-    """The categories the subscription's topics (all topics when it names none) can give."""
-    topics = [t for t in settings.topics if not sub.topics or t.id in sub.topics]
-    return list(dict.fromkeys([name for topic in topics for name in topic.categories] + ["other"]))
 
 
 def _provinces() -> list[str]:
