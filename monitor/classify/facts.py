@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 from monitor.classify._numerals import NUMERAL_CHARS, parse_chinese, unit_product
+from monitor.classify._trie import trie_pattern
 from monitor.domain import Fact
 
 __all__ = ["Fact", "find_facts"]
@@ -20,30 +20,6 @@ _FULL_WIDTH = re.compile("[\uff02-\uff07\uff0a\uff0b\uff0d-\uff19\uff1c-\uff1e\u
 _FOLD = str.maketrans({**{chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)},
                        "\u3000": " ", "\uffe5": "¥"})
 _NOT_DIGIT = re.compile("[^0-9]")
-
-_Trie = dict[str, "_Trie"]
-
-
-def _trie(words: Iterable[str]) -> str:
-    """An alternation of words that branches a character at a time (sre tries `a|b|c` in turn)."""
-    root: _Trie = {}
-    for word in words:
-        node = root
-        for char in word:
-            node = node.setdefault(char, {})
-        node[""] = {}
-    return _trie_node(root)
-
-
-def _trie_node(node: _Trie) -> str:
-    branches = [re.escape(char) + _trie_node(child) for char, child in node.items() if char]
-    if not branches:
-        return ""
-    alternation = "|".join(branches)
-    if "" in node:  # a word ends here: the rest is optional
-        return f"(?:{alternation})?"
-    return alternation if len(branches) == 1 else f"(?:{alternation})"
-
 
 _YEAR_MIN, _YEAR_MAX, _MAX_SPAN = 1990, 2099, 15
 # A year is a horizon in a range, before 年前, or after a word that ends a plan: 到, by, d'ici.
@@ -112,7 +88,7 @@ _NUMBER = re.compile(rf"""
     (?:\s?(?P<yuan>[元圆圓]{_NOT_YUAN}(?:人民币|人民幣)?整?)
       |(?i:\s*(?:de\s+|d['’]\s*)?(?P<cur>yuans?|renminbi|rmb|cny)\b)
       |\s?(?P<mw>[家个個项項座所])
-      |(?i:\s+(?:(?!{_trie(_STOP)}\b){_WORD}\s+){{0,2}}(?P<noun>{_trie(_LATIN_UNIT)})\b)
+      |(?i:\s+(?:(?!{trie_pattern(_STOP)}\b){_WORD}\s+){{0,2}}(?P<noun>{trie_pattern(_LATIN_UNIT)})\b)
       |(?(after_currency)|(?!))
     )
     """, re.VERBOSE)

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from monitor.classify._trie import trie_pattern
 from monitor.text import collapse_spaces
 
 # Full-width letters and digits (ｂｌｏｃｋ, ２０２０) read as ASCII; Chinese punctuation stays.
@@ -119,7 +120,7 @@ def _inherit_inner_labels(labels: dict[str, list[str]]) -> None:
 
 
 def _han_pattern(keys: list[str]) -> re.Pattern[str] | None:
-    return re.compile(_trie(keys)) if keys else None
+    return re.compile(trie_pattern(keys, _char)) if keys else None
 
 
 def _latin_pattern(keys: list[str]) -> re.Pattern[str] | None:
@@ -127,33 +128,10 @@ def _latin_pattern(keys: list[str]) -> re.Pattern[str] | None:
     prefixes = [key[:-1] for key in keys if key.endswith("*")]
     parts = []
     if whole:
-        parts.append(rf"(?:{_trie(whole)})(?:es|s|x)?(?![{_LATIN}])")
+        parts.append(rf"(?:{trie_pattern(whole, _char)})(?:es|s|x)?(?![{_LATIN}])")
     if prefixes:
-        parts.append(rf"(?:{_trie(prefixes)})[{_LATIN}]*")
+        parts.append(rf"(?:{trie_pattern(prefixes, _char)})[{_LATIN}]*")
     return re.compile(rf"(?<![{_LATIN}])(?:{'|'.join(parts)})") if parts else None
-
-
-_Trie = dict[str, "_Trie"]
-
-
-def _trie(words: list[str]) -> str:
-    """A regex matching any of `words`, prefix-factored (fast) and longest first."""
-    root: _Trie = {}
-    for word in words:
-        node = root
-        for char in word:
-            node = node.setdefault(char, {})
-        node[""] = {}
-    return _branches(root)
-
-
-def _branches(node: _Trie) -> str:
-    options = [_char(char) + _branches(child) for char, child in node.items() if char]
-    if "" in node:
-        options.append("")  # the word may end here: tried after every longer one
-    if len(options) == 1:
-        return options[0]
-    return "(?:" + "|".join(options) + ")"
 
 
 def _char(char: str) -> str:
