@@ -39,6 +39,7 @@ from monitor.report import as_csv, as_html, as_text, coverage
 from monitor.scheduler import HEARTBEAT_MAX_AGE, heartbeat_age, run_daemon
 from monitor.sources.urls import canonical_url
 from monitor.store import DeliveryRow, SourceState
+from monitor.store.leases import SourceLease, SourceLeases
 from monitor.workers import WorkerPool
 
 Command = Callable[[argparse.Namespace, Options], int]
@@ -310,9 +311,13 @@ def cmd_report(args: argparse.Namespace, options: Options) -> int:
 def cmd_status(_args: argparse.Namespace, options: Options) -> int:
     async def status(app: App) -> list[str]:
         states = {state.source_id: state for state in app.store.source_states()}
+        leases = SourceLeases(app.engine).all()
+        now = datetime.now(UTC)
         lines = [_source_line(source.id, states.get(source.id))
+                 + _next_run(leases.get(source.id), source.enabled, now)
                  for source in app.settings.sources]
-        return lines + [f"deliveries {status}: {len(app.store.deliveries(status))}"
+        counts = app.store.delivery_counts()
+        return lines + [f"deliveries {status}: {counts.get(status, 0)}"
                         for status in ("pending", "sent", "dead")]
 
     print("\n".join(_with_app(options, status)))
@@ -330,6 +335,19 @@ def _source_line(source_id: str, state: SourceState | None) -> str:
     if state.health.quiet_since:
         line += f", quiet since {state.health.quiet_since.isoformat(timespec='seconds')}"
     return line + (f"\n  last error: {state.last_error}" if state.last_error else "")
+
+
+def _next_run(lease: SourceLease | None, enabled: bool, now: datetime) -> str:
+    """The status line's tail: when the source is checked next, or who is checking it."""
+    if not enabled:
+        return "\n  disabled"
+    if lease is None:
+        return "\n  next check: when `monitor run` starts"
+    if lease.held(now):
+        return f"\n  being checked by {lease.leased_by}"
+    when = "now (overdue)" if lease.next_due <= now else lease.next_due.isoformat(
+        timespec="seconds")
+    return f"\n  next check: {when}"
 
 
 def cmd_healthcheck(args: argparse.Namespace, options: Options) -> int:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
 from monitor.config import Settings, Subscription
+from monitor.cron import cron_trigger
 from monitor.detect import wanted_matches
 from monitor.domain import Digest, DigestItem, RenderedMessage
 from monitor.notify import DigestRenderer
@@ -31,25 +32,36 @@ class Composer:
         self._source_names = {source.id: source.name or source.id for source in settings.sources}
 
     def compose_all(self, now: datetime, which: Which = "all") -> int:
-        """Compose for every subscription: immediate ones always, digests per `which`."""
+        """Compose for every subscription: immediate ones always, digests per `which`.
+
+        "due" digests are the scheduled ones: made once per period of their schedule, however
+        many processes compose them; "all" makes every digest now (a one-shot `monitor check`).
+        """
         made = 0
         for sub in self.settings.subscriptions:
             try:
-                if sub.mode == "immediate" or which == "all" or (
-                        which == "due" and self.digest_due(sub, now)):
+                if sub.mode == "immediate" or which == "all":
                     made += self.compose(sub, now)
+                elif which == "due" and self.digest_due(sub, now):
+                    made += self.compose_scheduled(sub, now)
             except Exception:  # one broken template or query must not hold back the others
                 log.exception("composing for %s failed; its alerts stay pending", sub.id)
         return made
 
-    def compose(self, subscription: Subscription, now: datetime) -> int:
+    def compose(self, subscription: Subscription, now: datetime,
+                key: str | None = None) -> int:
         """Put what `subscription` is owed in the outbox; returns messages made."""
         pending = self.store.pending_alerts(subscription.id)
         if subscription.mode == "immediate":
             return sum(self._add(subscription, [alert], now) for alert in pending)
         if not pending and not subscription.send_empty:
             return 0
-        return self._add(subscription, pending, now)
+        return self._add(subscription, pending, now, key)
+
+    def compose_scheduled(self, subscription: Subscription, now: datetime) -> int:
+        """The digest of the schedule's current period, unless a process made it already."""
+        period = latest_fire_time(_trigger(subscription), now)
+        return self.compose(subscription, now, period_key(subscription.id, period or now))
 
     def preview(self, subscription: Subscription, now: datetime) -> RenderedMessage:
         """The digest `subscription` would get now, without writing anything."""
@@ -61,18 +73,17 @@ class Composer:
                  or self.store.oldest_pending_alert_at(subscription.id))
         if since is None:
             return False  # nothing owed and nothing sent yet: wait for the schedule
-        trigger = CronTrigger.from_crontab(subscription.schedule,
-                                           timezone=ZoneInfo(subscription.timezone))
-        next_fire: datetime | None = trigger.get_next_fire_time(None, since)
+        next_fire: datetime | None = _trigger(subscription).get_next_fire_time(None, since)
         return next_fire is not None and next_fire <= now
 
     def _add(self, subscription: Subscription, alerts: Sequence[PendingAlert],
-             now: datetime) -> int:
+             now: datetime, key: str | None = None) -> int:
         message = self._render(subscription, alerts, now)
         ids = tuple(alert.alert_id for alert in alerts)
-        delivery_id = self.store.add_delivery(NewDelivery(subscription.id, message, ids, now))
+        delivery_id = self.store.add_delivery(
+            NewDelivery(subscription.id, message, ids, now, key))
         if delivery_id is None:
-            log.info("alerts for %s were composed by another process", subscription.id)
+            log.info("the message for %s was composed by another process", subscription.id)
             return 0
         log.info("composed delivery %s for %s with %d item(s)", delivery_id, subscription.id,
                  len(alerts))
@@ -107,3 +118,28 @@ class Composer:
 
     def _name(self, source_id: str) -> str:
         return self._source_names.get(source_id, source_id)
+
+
+def _trigger(subscription: Subscription) -> CronTrigger:
+    return cron_trigger(subscription.schedule, subscription.timezone)
+
+
+_LOOKBACKS = (timedelta(hours=1), timedelta(days=1), timedelta(days=32), timedelta(days=366))
+
+
+def latest_fire_time(trigger: CronTrigger, now: datetime) -> datetime | None:
+    """The schedule's last firing at or before `now` (None if not within a year)."""
+    for lookback in _LOOKBACKS:
+        fire: datetime | None = trigger.get_next_fire_time(None, now - lookback)
+        if fire is None or fire > now:
+            continue
+        while (after := trigger.get_next_fire_time(fire, fire)) is not None and after <= now:
+            fire = after
+        return fire
+    return None
+
+
+def period_key(subscription_id: str, period: datetime) -> str:
+    """The idempotency key of a subscription's digest for the period starting at `period`."""
+    seed = f"digest\0{subscription_id}\0{period.isoformat()}"
+    return hashlib.sha256(seed.encode("utf-8")).hexdigest()[:32]

@@ -165,7 +165,9 @@ class OutboxSender:
             self.store.mark_retry(row.id, token, error.reason, retry_at)
             report.retried += 1
             log.warning("delivery %s failed (attempt %d), retry at %s: %s", row.id,
-                        row.attempts + 1, retry_at.isoformat(timespec="seconds"), error.reason)
+                        row.attempts + 1, retry_at.isoformat(timespec="seconds"), error.reason,
+                        extra={"delivery": row.id, "subscription": row.subscription_id,
+                               "attempt": row.attempts + 1})
         else:
             self.store.mark_dead(row.id, token, reason)
             report.dead += 1

@@ -1,61 +1,70 @@
-"""The daemon loop: APScheduler runs sources at intervals, digests on cron, and the sender."""
+"""The daemon loop: APScheduler runs the source dispatcher, digests on cron, and the sender."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.app import App
 from monitor.config import Subscription
+from monitor.cron import cron_trigger
+from monitor.dispatch import SourceDispatcher
 from monitor.observe import Probes, observe_endpoint
 from monitor.sources import SourceConfig
+from monitor.store.leases import SourceLeases
 
 log = logging.getLogger("monitor.scheduler")
 
 SEND_EVERY = timedelta(seconds=30)
 SHUTDOWN_GRACE = timedelta(seconds=8)  # within Docker's default 10 s stop timeout
 HEARTBEAT_FILE = "heartbeat"
-START_SPREAD = timedelta(minutes=1)  # overdue sources' first checks after start-up, spread
 HEARTBEAT_MAX_AGE = timedelta(seconds=180)  # older: `monitor healthcheck` and /healthz fail
 
 
 class Daemon:
-    """Runs until stopped; every job logs its failures and never kills the process."""
+    """Runs until stopped; every job logs its failures and never kills the process.
+
+    Sources are checked when the dispatcher claims them (database leases, shared with any
+    other `monitor run` on the same database); digests follow their cron schedules, each made
+    once per period; the outbox sender drains what is due.
+    """
 
     def __init__(self, app: App, grace: timedelta = SHUTDOWN_GRACE) -> None:
         self.app = app
         self.grace = grace
         self.stopping = asyncio.Event()
         self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.dispatcher = SourceDispatcher(app.settings, app.store, SourceLeases(app.engine),
+                                           self.check_source)
         self._running: set[asyncio.Task[object]] = set()
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stopping.set)
+        self.dispatcher.plan(datetime.now(UTC))
         self._schedule()
         self.scheduler.add_job(self.catch_up, id="catch-up")  # digests missed while down
         self.scheduler.start()
-        log.info("running: %d source(s), %d subscription(s)", len(self.app.settings.sources),
-                 len(self.app.settings.subscriptions))
+        log.info("running as %s: %d source(s), %d subscription(s)", self.dispatcher.holder,
+                 len(self.app.settings.sources), len(self.app.settings.subscriptions))
         await self.stopping.wait()
         await self._stop()
 
     async def _stop(self) -> None:
-        """Start nothing new; let running checks and sends finish, up to the grace period."""
+        """Start nothing new; let running checks and sends finish, up to the grace period;
+        then give unfinished sources back, due, for another process to take."""
         log.info("stopping: waiting for %d running job(s)", len(self._running))
         self.scheduler.pause()
         if self._running:
             await asyncio.wait(set(self._running), timeout=self.grace.total_seconds())
+        await self.dispatcher.give_back()
         self.scheduler.shutdown(wait=False)
         log.info("stopped")
 
@@ -67,28 +76,31 @@ class Daemon:
 
     def _schedule(self) -> None:
         now = datetime.now(UTC)
-        checked = {state.source_id: state.last_checked_at
-                   for state in self.app.store.source_states()}
-        defaults = self.app.settings.defaults
-        for source in self.app.settings.sources:
-            if source.enabled:
-                first = first_run(checked.get(source.id), source.interval or defaults.interval,
-                                  now)
-                self.scheduler.add_job(self.check_source, self._interval(source), args=[source],
-                                       id=f"source:{source.id}", next_run_time=first,
-                                       max_instances=1, coalesce=True)
+        replicas = self.app.settings.replicas
+        self.scheduler.add_job(self.dispatch, _every(replicas.claim_every), id="dispatch",
+                               next_run_time=now, max_instances=1, coalesce=True)
+        self.scheduler.add_job(self.renew, _every(replicas.lease / 3), id="renew",
+                               max_instances=1, coalesce=True)
         for sub in self.app.settings.subscriptions:
             if sub.mode == "digest":
-                self.scheduler.add_job(self.digest, _cron(sub), args=[sub], id=f"digest:{sub.id}",
-                                       max_instances=1, coalesce=True, misfire_grace_time=3600)
-        self.scheduler.add_job(self.send, IntervalTrigger(seconds=SEND_EVERY.total_seconds()),
-                               id="outbox", next_run_time=now, max_instances=1, coalesce=True)
+                self.scheduler.add_job(self.digest, cron_trigger(sub.schedule, sub.timezone),
+                                       args=[sub], id=f"digest:{sub.id}", max_instances=1,
+                                       coalesce=True, misfire_grace_time=3600)
+        self.scheduler.add_job(self.send, _every(SEND_EVERY), id="outbox", next_run_time=now,
+                               max_instances=1, coalesce=True)
 
-    def _interval(self, source: SourceConfig) -> IntervalTrigger:
-        defaults = self.app.settings.defaults
-        interval = (source.interval or defaults.interval).total_seconds()
-        jitter = source.jitter if source.jitter is not None else defaults.jitter
-        return IntervalTrigger(seconds=interval, jitter=max(1, int(interval * jitter)))
+    async def dispatch(self) -> None:
+        try:
+            self.dispatcher.dispatch()
+            write_heartbeat(self.app.options.state_dir)
+        except Exception:
+            log.exception("claiming due sources failed")
+
+    async def renew(self) -> None:
+        try:
+            self.dispatcher.renew()
+        except Exception:
+            log.exception("renewing source leases failed")
 
     async def check_source(self, source: SourceConfig) -> None:
         self._tracked()
@@ -112,7 +124,7 @@ class Daemon:
     async def digest(self, subscription: Subscription) -> None:
         self._tracked()
         try:
-            self.app.composer.compose(subscription, datetime.now(UTC))
+            self.app.composer.compose_scheduled(subscription, datetime.now(UTC))
             await self.send()
         except Exception:
             log.exception("digest for %s failed unexpectedly", subscription.id)
@@ -126,26 +138,8 @@ class Daemon:
             log.exception("sending the outbox failed unexpectedly")
 
 
-def _cron(subscription: Subscription) -> CronTrigger:
-    return CronTrigger.from_crontab(subscription.schedule,
-                                    timezone=ZoneInfo(subscription.timezone))
-
-
-def first_run(last_checked: datetime | None, interval: timedelta, now: datetime,
-              spread: timedelta = START_SPREAD) -> datetime:
-    """When a source's first check after start-up is due.
-
-    Checked within its interval: on its schedule (a restart does not poll it again early).
-    Overdue: once, soon, at a random moment within `spread` (or the interval, if shorter), so a
-    restart after downtime does not hit every site at the same second. Never checked: now.
-    """
-    if last_checked is None:
-        return now
-    due = last_checked + interval
-    if due > now:
-        return due
-    window = min(interval, spread).total_seconds()
-    return now + timedelta(seconds=random.uniform(0, window))
+def _every(period: timedelta) -> IntervalTrigger:
+    return IntervalTrigger(seconds=period.total_seconds())
 
 
 def write_heartbeat(state_dir: Path) -> None:

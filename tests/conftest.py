@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from monitor.store import Store, make_engine, upgrade_schema
 from tests.fixture_server import FixtureServer
@@ -26,6 +29,26 @@ def store(tmp_path: Path) -> Iterator[Store]:
     engine = make_engine(f"sqlite:///{tmp_path / 'monitor.db'}")
     upgrade_schema(engine)
     yield Store(engine)
+    engine.dispose()
+
+
+POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """DATABASE_URL of a fresh schema of its own on the machine's PostgreSQL (dropped after);
+    the test is skipped when the server is down (.ci/run starts it)."""
+    schema = f"monitor_test_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(POSTGRES_SERVER)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except OperationalError:
+        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432 (.ci/run starts it)")
+    yield f"postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
+    with engine.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     engine.dispose()
 
 

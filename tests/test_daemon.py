@@ -95,7 +95,7 @@ def test_sigterm_lets_a_running_check_finish(tmp_path: Path, http_server: Fixtur
 def test_first_checks_after_a_restart_keep_the_schedule_and_spread_the_overdue() -> None:
     from datetime import UTC, datetime, timedelta
 
-    from monitor.scheduler import first_run
+    from monitor.dispatch import first_run
 
     now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     hour = timedelta(hours=1)

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
 
 from monitor.classify.facts import find_facts
 from monitor.cli import main
@@ -28,32 +24,14 @@ from tests.portal import (
     serve_portal,
 )
 
-SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
-
-
-@pytest.fixture
-def database_url() -> Iterator[str]:
-    schema = f"monitor_test_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(SERVER)
-    try:
-        with engine.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError:
-        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432 (.ci/run starts it)")
-    yield f"postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
-    with engine.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    engine.dispose()
-
-
-def test_check_and_deliver_on_postgresql(database_url: str, tmp_path: Path,
+def test_check_and_deliver_on_postgresql(postgres_url: str, tmp_path: Path,
                                          http_server: FixtureServer,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "sources.yaml"
     config.write_text(ONE_SOURCE_CONFIG.format(base=http_server.base_url), "utf-8")
     for name, value in {"MONITOR_CONFIG": str(config), "MONITOR_STATE_DIR": str(tmp_path / "s"),
-                        "DATABASE_URL": database_url, "MONITOR_WORKERS": "0"}.items():
+                        "DATABASE_URL": postgres_url, "MONITOR_WORKERS": "0"}.items():
         monkeypatch.setenv(name, value)
     serve_portal(http_server, OLD_POSTS, GB_POSTS, FEED_POSTS)
     assert main(["check"]) == 0
@@ -64,10 +42,10 @@ def test_check_and_deliver_on_postgresql(database_url: str, tmp_path: Path,
     assert not (tmp_path / "s" / "monitor.db").exists(), "PostgreSQL, not SQLite, was used"
 
 
-def test_stories_join_and_alert_once_on_postgresql(database_url: str) -> None:
+def test_stories_join_and_alert_once_on_postgresql(postgres_url: str) -> None:
     """The story queries (bands, facts, joins) on PostgreSQL: a repost joins, a translation
     with the same facts and place joins, another province's plan does not."""
-    engine = make_engine(url_for(Path("."), database_url))
+    engine = make_engine(url_for(Path("."), postgres_url))
     upgrade_schema(engine)
     store = Store(engine)
     now = datetime(2026, 3, 2, tzinfo=UTC)

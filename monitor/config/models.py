@@ -314,10 +314,10 @@ class Subscription(StrictModel):
     @field_validator("schedule")
     @classmethod
     def _valid_cron(cls, expression: str) -> str:
-        from apscheduler.triggers.cron import CronTrigger  # noqa: PLC0415 (keeps import light)
+        from monitor.cron import cron_trigger  # noqa: PLC0415 (keeps import light)
 
         try:
-            CronTrigger.from_crontab(expression)
+            cron_trigger(expression, "UTC")
         except ValueError as error:
             raise ValueError(f"invalid cron schedule '{expression}': {error}") from None
         return expression
@@ -336,6 +336,20 @@ class ObserveSettings(StrictModel):
     enabled: bool = True
     host: str = Field(default="127.0.0.1", min_length=1)  # 0.0.0.0 to be scraped from outside
     port: int = Field(default=9108, ge=0, lt=65536)  # 0: any free port (see <state>/observe.addr)
+
+
+class ReplicaSettings(StrictModel):
+    """How `monitor run` processes sharing one database split the work (also with just one)."""
+
+    lease: Duration = timedelta(seconds=60)  # a claimed source unrenewed this long: others take it
+    claim_every: Duration = timedelta(seconds=1)  # how often due sources are looked for
+    max_checks: int = Field(default=256, gt=0)  # sources one process holds at a time
+
+    @model_validator(mode="after")
+    def _renewable(self) -> ReplicaSettings:
+        if self.lease < timedelta(seconds=3):
+            raise ValueError("lease must be at least 3s (it is renewed every third of it)")
+        return self
 
 
 class SmtpServer(StrictModel):
@@ -370,6 +384,7 @@ class Settings(StrictModel):
     smtp: SmtpServer | None = None
     delivery: DeliverySettings = DeliverySettings()
     observe: ObserveSettings = ObserveSettings()
+    replicas: ReplicaSettings = ReplicaSettings()
     templates_dir: str | None = None
 
     @field_validator("hosts")

@@ -109,6 +109,7 @@ class NewDelivery:
     message: RenderedMessage
     alert_ids: tuple[int, ...]
     created_at: datetime
+    key: str | None = None  # idempotency key; set for a digest's period so it is made once
 
 
 @dataclass(frozen=True)

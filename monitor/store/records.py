@@ -148,3 +148,14 @@ class StoryFactRecord(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=80)
     document_id: int = Field(primary_key=True, foreign_key="documentrecord.id")
     dated: datetime
+
+
+class SourceLeaseRecord(SQLModel, table=True):
+    """When a source is due, and which replica holds it while checking (a lease that lapses)."""
+
+    __table_args__ = (Index("ix_sourceleaserecord_due", "next_due"),)
+
+    source_id: str = Field(primary_key=True, max_length=100)
+    next_due: datetime
+    leased_by: str | None = Field(default=None, max_length=64)  # the replica checking it now
+    lease_until: datetime | None = None  # past this, another replica may take the source

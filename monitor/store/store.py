@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, update
 from sqlalchemy import select as core_select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from monitor.domain import Document, Match, RenderedMessage, Validators
@@ -132,14 +132,15 @@ class Store:
     def add_delivery(self, new: NewDelivery) -> int | None:
         """Put a message in the outbox and mark its alerts as carried, in one transaction.
 
-        None when another process carried some of these alerts first: nothing is written.
+        None when another process carried some of these alerts first, or already made the
+        message with this key (a digest for the same period): nothing is written.
         """
         try:
             with Session(self.engine) as session, session.begin():
                 delivery_id = _add_delivery(session, new)
                 _carry_alerts(session, new.alert_ids, delivery_id)
                 return delivery_id
-        except _AlreadyCarried:
+        except (_AlreadyCarried, IntegrityError):
             return None
 
     def claim_next(self, subscription_id: str, now: datetime, lease: timedelta,
@@ -173,6 +174,13 @@ class Store:
             if subscription_id:
                 query = query.where(col(DeliveryRecord.subscription_id) == subscription_id)
             return [_delivery(row) for row in session.exec(query).all()]
+
+    def delivery_counts(self) -> dict[str, int]:
+        """How many outbox messages are in each status (pending, sent, dead)."""
+        with Session(self.engine) as session:
+            rows = session.execute(core_select(DeliveryRecord.status, func.count())  # type: ignore[call-overload]
+                                   .group_by(DeliveryRecord.status))
+            return {status: count for status, count in rows}
 
     def delivery(self, delivery_id: int) -> DeliveryRow | None:
         with Session(self.engine) as session:
@@ -379,7 +387,7 @@ def _matches_by_document(session: Session, ids: list[int]) -> dict[int, tuple[Ma
 
 def _add_delivery(session: Session, new: NewDelivery) -> int:
     record = DeliveryRecord(
-        subscription_id=new.subscription_id, idempotency_key=uuid.uuid4().hex,
+        subscription_id=new.subscription_id, idempotency_key=new.key or uuid.uuid4().hex,
         status="pending", subject=new.message.subject, text=new.message.text,
         html=new.message.html, payload=new.message.payload,
         next_attempt_at=new.created_at, created_at=new.created_at)
