@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
+from monitor.cli import main
 from monitor.compose import Composer, latest_fire_time, period_key
 from monitor.config import Settings
 from monitor.cron import cron_trigger, cron_weekdays
@@ -150,3 +151,36 @@ def test_three_processes_make_one_digest_per_period(engine: Engine) -> None:
     assert sorted(made) == [0, 0, 1], "the 08:00 digest, made once"
     assert composers[0].compose_scheduled(subscription, T0 + timedelta(days=1)) == 1
     assert len(Store(engine).deliveries()) == 2
+
+
+STATUS_CONFIG = """\
+version: 1
+sources:
+  - {id: due-later, kind: rss, url: "http://127.0.0.1:9/a.xml"}
+  - {id: being-checked, kind: rss, url: "http://127.0.0.1:9/b.xml"}
+  - {id: new-one, kind: rss, url: "http://127.0.0.1:9/c.xml"}
+  - {id: switched-off, kind: rss, url: "http://127.0.0.1:9/d.xml", enabled: false}
+topics:
+  - {id: t, terms: {zh: [区块链]}}
+"""
+
+
+def test_status_names_each_sources_next_check_or_who_is_checking_it(
+        use_config: Callable[..., Path], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    use_config(STATUS_CONFIG)
+    assert main(["status"]) == 0  # creates the database
+    engine = make_engine(f"sqlite:///{tmp_path / 'state' / 'monitor.db'}")
+    now = datetime.now(UTC)
+    leases = SourceLeases(engine)
+    leases.plan({"due-later": now + timedelta(hours=2), "being-checked": now}, now)
+    assert leases.claim(["being-checked"], now, "worker-2:17:ab12", LEASE, 5)
+    engine.dispose()
+    capsys.readouterr()
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    later = (now + timedelta(hours=2)).isoformat(timespec="seconds")
+    assert f"due-later: never checked\n  next check: {later}" in out
+    assert "being-checked: never checked\n  being checked by worker-2:17:ab12" in out
+    assert "new-one: never checked\n  next check: when `monitor run` starts" in out
+    assert "switched-off: never checked\n  disabled" in out
