@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import httpx
 from monitor.classify import TopicClassifier
 from monitor.compose import Composer
 from monitor.config import Settings, load_config
+from monitor.detect import story_clue
 from monitor.errors import ConfigError
 from monitor.fetch import Fetcher, HttpFetcher, PoliteFetcher
 from monitor.fetch.polite import HostLimits
@@ -23,6 +25,8 @@ from monitor.outbox import OutboxSender
 from monitor.pipeline import Checker
 from monitor.store import Store, database_url, make_engine, upgrade_schema
 from monitor.workers import WorkerPool
+
+log = logging.getLogger("monitor.app")
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,7 @@ class App:
         self.engine = make_engine(database_url(options.state_dir, options.database_url))
         upgrade_schema(self.engine)
         self.store = Store(self.engine)
+        self._fingerprint_old_documents()
         self.metrics = Metrics(self.store, [source.id for source in settings.sources])
         self.pool = WorkerPool(options.workers)
         self.fetcher = build_fetcher(settings)
@@ -100,6 +105,11 @@ class App:
         settings = load_config(options.config_path, options.env or {})
         mask_secrets(settings.secret_values())
         return cls(options, settings)
+
+    def _fingerprint_old_documents(self) -> None:
+        """Relevant documents stored before stories existed join the story matching."""
+        if done := self.store.fingerprint_old_documents(story_clue):
+            log.info("fingerprinted %d document(s) stored before stories existed", done)
 
     def template_dirs(self) -> list[Path]:
         """The user's templates directory (relative to the config file) first, then ours."""

@@ -126,9 +126,10 @@ def change_matters(before: Sequence[Match], after: Sequence[Match]) -> bool:
         if not match.relevant:
             continue
         previous = old.get(match.topic_id)
-        if previous is None or _figures(previous) != _figures(match):
+        if previous is None:
             return True
-        if previous.reasons and previous.category != match.category:  # scored before too
+        if previous.reasons and (  # scored since 0005: its category and figures are known
+                previous.category != match.category or _figures(previous) != _figures(match)):
             return True
     return False
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +29,7 @@ from monitor.store.intents import (
     NewDelivery,
     PendingAlert,
     SourceState,
+    StoryClue,
 )
 from monitor.store.queries import (
     MatchRow,
@@ -46,9 +47,10 @@ from monitor.store.records import (
     MatchRecord,
 )
 from monitor.store.rows import document_from_row, match_from_row, match_record
-from monitor.store.stories import already_alerted, assign_story
+from monitor.store.stories import already_alerted, assign_story, remember_as_is, unprinted
 
 _LOOKUP_CHUNK = 500
+ClueFunction = Callable[[Document, tuple[Match, ...], datetime], StoryClue | None]
 _REPLAY = "-replay-"  # joins a replayed message's key to the replay's own part
 
 
@@ -122,6 +124,28 @@ class Store:
                                  *_changes(alert.changes),
                                  also=_others(stories.get(doc.story_id or _id(doc), ()), doc))
                     for alert, doc in rows]
+
+    def fingerprint_old_documents(self, clue_of: ClueFunction, batch: int = 200) -> int:
+        """Give relevant documents stored before stories existed (schema 0005) their
+        fingerprint and facts, so copies and translations of them join their story; returns
+        how many. Runs at start-up; a no-op once done."""
+        done = last = 0
+        while True:
+            with Session(self.engine) as session, session.begin():
+                connection = session.connection()
+                ids = unprinted(connection, last, batch)
+                rows = session.exec(select(DocumentRecord).where(
+                    col(DocumentRecord.id).in_(ids))).all()
+                matches = _matches_by_document(session, ids)
+                for row in rows:
+                    clue = clue_of(document_from_row(row), matches.get(_id(row), ()),
+                                   row.first_seen_at)
+                    if clue is not None:
+                        remember_as_is(connection, _id(row), clue)
+            done += len(ids)
+            if len(ids) < batch:
+                return done
+            last = ids[-1]
 
     def document_text(self, document_id: int) -> str:
         """The stored main text of a document ('' when there is none)."""

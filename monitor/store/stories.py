@@ -29,6 +29,7 @@ from monitor.store.intents import StoryClue
 from monitor.store.records import (
     AlertRecord,
     DocumentRecord,
+    MatchRecord,
     StoryBandRecord,
     StoryFactRecord,
     StoryPrintRecord,
@@ -178,6 +179,24 @@ def _same_place(ours: tuple[str, ...], theirs: list[str]) -> bool:
         return False
     overlap = len(set(ours) & set(theirs)) / len(set(ours) | set(theirs))
     return ours[0] == theirs[0] or overlap >= 0.5
+
+
+def unprinted(connection: Connection, after: int, limit: int) -> list[int]:
+    """Documents (ids above `after`) with a relevant match but no fingerprint: stored before
+    stories existed (schema 0005)."""
+    matches, prints = _table(MatchRecord), _table(StoryPrintRecord)
+    query = (select(matches.c.document_id).distinct()
+             .outerjoin(prints, prints.c.document_id == matches.c.document_id)
+             .where(matches.c.relevant, prints.c.document_id.is_(None),
+                    matches.c.document_id > after)
+             .order_by(matches.c.document_id).limit(limit))
+    return [int(row[0]) for row in connection.execute(query)]
+
+
+def remember_as_is(connection: Connection, document_id: int, clue: StoryClue) -> None:
+    """Fingerprint a stored document in the story it has (its own, if none): later copies
+    join it, and nothing it already alerted is reconsidered."""
+    _remember(connection, document_id, story_of(connection, document_id), clue)
 
 
 def _remember(connection: Connection, document_id: int, story: int, clue: StoryClue) -> None:
