@@ -183,7 +183,9 @@ def _same_place(ours: tuple[str, ...], theirs: list[str]) -> bool:
 
 def unprinted(connection: Connection, after: int, limit: int) -> list[int]:
     """Documents (ids above `after`) with a relevant match but no fingerprint: stored before
-    stories existed (schema 0005)."""
+    stories existed (schema 0005). The transaction then holds the story lock, so two
+    processes starting together never fingerprint the same document."""
+    _serialise(connection)
     matches, prints = _table(MatchRecord), _table(StoryPrintRecord)
     query = (select(matches.c.document_id).distinct()
              .outerjoin(prints, prints.c.document_id == matches.c.document_id)
