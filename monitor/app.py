@@ -87,7 +87,6 @@ class App:
         self.engine = make_engine(database_url(options.state_dir, options.database_url))
         upgrade_schema(self.engine)
         self.store = Store(self.engine)
-        self._fingerprint_old_documents()
         self.metrics = Metrics(self.store, [source.id for source in settings.sources])
         self.pool = WorkerPool(options.workers)
         self.fetcher = build_fetcher(settings)
@@ -106,8 +105,9 @@ class App:
         mask_secrets(settings.secret_values())
         return cls(options, settings)
 
-    def _fingerprint_old_documents(self) -> None:
-        """Relevant documents stored before stories existed join the story matching."""
+    def fingerprint_old_documents(self) -> None:
+        """Relevant documents stored before stories existed (schema 0005) join the story
+        matching; `check` and `run` call it before checking (a no-op once done)."""
         if done := self.store.fingerprint_old_documents(story_clue):
             log.info("fingerprinted %d document(s) stored before stories existed", done)
 

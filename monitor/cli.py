@@ -193,6 +193,8 @@ async def _check_once(app: App, wanted: list[str], dry_run: bool,
     if unknown:
         raise ConfigError([f"unknown source id(s): {', '.join(sorted(unknown))}"])
     sources = [s for s in app.settings.sources if (s.id in wanted if wanted else s.enabled)]
+    if not dry_run:
+        app.fingerprint_old_documents()
     reports = await asyncio.gather(*(app.checker.check(s, dry_run=dry_run) for s in sources))
     if dry_run:
         return list(reports), SendReport()

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Literal
 
-from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.base import BaseTrigger
 
 from monitor.config import Settings, Subscription
 from monitor.cron import cron_trigger
@@ -120,26 +120,40 @@ class Composer:
         return self._source_names.get(source_id, source_id)
 
 
-def _trigger(subscription: Subscription) -> CronTrigger:
+def _trigger(subscription: Subscription) -> BaseTrigger:
     return cron_trigger(subscription.schedule, subscription.timezone)
 
 
-_LOOKBACKS = (timedelta(hours=1), timedelta(days=1), timedelta(days=32), timedelta(days=366))
+_LOOKBACKS = tuple(timedelta(days=days) for days in (1 / 24, 1, 32, 366, 4 * 366 + 1))
 
 
-def latest_fire_time(trigger: CronTrigger, now: datetime) -> datetime | None:
-    """The schedule's last firing at or before `now` (None if not within a year)."""
+def latest_fire_time(trigger: BaseTrigger, now: datetime) -> datetime | None:
+    """The schedule's last firing at or before `now` (None if not within four years).
+
+    Found by bisection, so a schedule that fires every minute costs a few dozen steps, not
+    one per firing since the start of the window.
+    """
     for lookback in _LOOKBACKS:
-        fire: datetime | None = trigger.get_next_fire_time(None, now - lookback)
-        if fire is None or fire > now:
+        low: datetime | None = trigger.get_next_fire_time(None, now - lookback)
+        if low is None or low > now:
             continue
-        while (after := trigger.get_next_fire_time(fire, fire)) is not None and after <= now:
-            fire = after
-        return fire
+        high = now
+        while (after := trigger.get_next_fire_time(low, low)) is not None and after <= now:
+            middle = low + (high - low) / 2
+            probe: datetime | None = trigger.get_next_fire_time(None, middle)
+            if probe is not None and probe <= now:
+                low = max(probe, after)
+            else:
+                high = middle  # nothing fires in [middle, now], so `after` is before middle
+        return low
     return None
 
 
 def period_key(subscription_id: str, period: datetime) -> str:
-    """The idempotency key of a subscription's digest for the period starting at `period`."""
-    seed = f"digest\0{subscription_id}\0{period.isoformat()}"
+    """The idempotency key of a subscription's digest for the period starting at `period`.
+
+    Keyed by the wall-clock time, not the instant: where a daylight-saving change repeats an
+    hour, the schedule's second firing at the same wall time is the same period.
+    """
+    seed = f"digest\0{subscription_id}\0{period.replace(tzinfo=None).isoformat()}"
     return hashlib.sha256(seed.encode("utf-8")).hexdigest()[:32]

@@ -1,26 +1,37 @@
 """Cron expressions read as crontab(5) reads them, turned into APScheduler triggers.
 
 APScheduler numbers weekdays from Monday (0) where cron numbers them from Sunday (0 or 7), so
-`0 8 * * 1` would fire on Tuesdays. The weekday field is rewritten as day names first.
+`0 8 * * 1` would fire on Tuesdays: the weekday field is rewritten as day names first. And
+where both the day of the month and the weekday are restricted, cron fires when either
+matches (`0 8 1 * 1`: every Monday and every 1st), APScheduler only when both do: such an
+expression becomes two triggers, either of which fires.
 """
 
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 _NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
 
-def cron_trigger(expression: str, timezone: str) -> CronTrigger:
+def cron_trigger(expression: str, timezone: str) -> BaseTrigger:
     """The trigger for a five-field crontab expression; ValueError when it is not one."""
     fields = expression.split()
     if len(fields) != 5:
         raise ValueError(f"expected 5 fields, got {len(fields)}")
     minute, hour, day, month, weekday = fields
-    return CronTrigger(minute=minute, hour=hour, day=day, month=month,
-                       day_of_week=cron_weekdays(weekday), timezone=ZoneInfo(timezone))
+    zone = ZoneInfo(timezone)
+    days = cron_weekdays(weekday)
+    if day in ("*", "?") or days == "*":
+        return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=days,
+                           timezone=zone)
+    return OrTrigger([
+        CronTrigger(minute=minute, hour=hour, day=day, month=month, timezone=zone),
+        CronTrigger(minute=minute, hour=hour, month=month, day_of_week=days, timezone=zone)])
 
 
 def cron_weekdays(field: str) -> str:

@@ -128,10 +128,17 @@ def change_matters(before: Sequence[Match], after: Sequence[Match]) -> bool:
         previous = old.get(match.topic_id)
         if previous is None:
             return True
-        if previous.reasons and (  # scored since 0005: its category and figures are known
-                previous.category != match.category or _figures(previous) != _figures(match)):
+        if _read_facts(previous) and _figures(previous) != _figures(match):
+            return True
+        if previous.reasons and previous.category != match.category:  # scored before too
             return True
     return False
+
+
+def _read_facts(match: Match) -> bool:
+    """Whether the match was made since facts are read (schema 0005): every such match
+    counts its mentions, at least one; an older one reads as none."""
+    return match.mentions > 0
 
 
 def _figures(match: Match) -> set[str]:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from monitor.config import ReplicaSettings, Settings
 from monitor.sources import SourceConfig
 from monitor.store import Store
-from monitor.store.leases import SourceLeases
+from monitor.store.leases import Planned, SourceLeases
 
 log = logging.getLogger("monitor.dispatch")
 
@@ -56,25 +56,27 @@ class SourceDispatcher:
     def plan(self, now: datetime) -> None:
         """At start-up: when each source is due, from when it was last checked."""
         checked = {state.source_id: state.last_checked_at for state in self.store.source_states()}
-        self.leases.plan({source_id: first_run(checked.get(source_id), self._interval(source),
-                                               now)
-                          for source_id, source in self._sources.items()}, now)
+        self.leases.plan({
+            source_id: Planned(first_run(checked.get(source_id), self._interval(source), now),
+                               now + self._interval(source))
+            for source_id, source in self._sources.items()}, now)
 
-    def dispatch(self) -> list[asyncio.Task[None]]:
+    async def dispatch(self) -> list[asyncio.Task[None]]:
         """Claim what is due (up to max_checks held at once) and start checking it."""
         room = self.limits.max_checks - len(self._held)
-        claimed = self.leases.claim(self._sources, datetime.now(UTC), self.holder,
-                                    self.limits.lease, room)
+        claimed = await asyncio.to_thread(self.leases.claim, self._sources, datetime.now(UTC),
+                                          self.holder, self.limits.lease, room)
         for source_id in claimed:
             source = self._sources[source_id]
             self._held[source_id] = asyncio.create_task(self._run(source),
                                                         name=f"check:{source_id}")
         return [self._held[source_id] for source_id in claimed]
 
-    def renew(self) -> None:
+    async def renew(self) -> None:
         """Extend the leases this process holds; a lease it lost is logged."""
         held = list(self._held)
-        kept = self.leases.renew(held, self.holder, datetime.now(UTC) + self.limits.lease)
+        kept = await asyncio.to_thread(self.leases.renew, held, self.holder,
+                                       datetime.now(UTC) + self.limits.lease)
         if kept < len(held):
             log.warning("%d source lease(s) lapsed before renewal; another process may check "
                         "them too", len(held) - kept)
@@ -84,6 +86,8 @@ class SourceDispatcher:
         for task in self._held.values():
             task.cancel()
         await asyncio.gather(*self._held.values(), return_exceptions=True)
+        for source_id in list(self._held):  # cancelled before they started: released here
+            self._release(source_id, None)
 
     async def _run(self, source: SourceConfig) -> None:
         started = datetime.now(UTC)
@@ -94,8 +98,10 @@ class SourceDispatcher:
             raise
         except Exception:
             log.exception("check of %s failed unexpectedly", source.id)
-        self._release(source.id, next_run(started, self._interval(source), self._jitter(source),
-                                          datetime.now(UTC)))
+        next_due = next_run(started, self._interval(source), self._jitter(source),
+                            datetime.now(UTC))
+        self._held.pop(source.id, None)
+        await asyncio.to_thread(self._release, source.id, next_due)
 
     def _release(self, source_id: str, next_due: datetime | None) -> None:
         self._held.pop(source_id, None)

@@ -48,6 +48,7 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stopping.set)
+        await asyncio.to_thread(self.app.fingerprint_old_documents)
         self.dispatcher.plan(datetime.now(UTC))
         self._schedule()
         self.scheduler.add_job(self.catch_up, id="catch-up")  # digests missed while down
@@ -91,14 +92,14 @@ class Daemon:
 
     async def dispatch(self) -> None:
         try:
-            self.dispatcher.dispatch()
+            await self.dispatcher.dispatch()
             write_heartbeat(self.app.options.state_dir)
         except Exception:
             log.exception("claiming due sources failed")
 
     async def renew(self) -> None:
         try:
-            self.dispatcher.renew()
+            await self.dispatcher.renew()
         except Exception:
             log.exception("renewing source leases failed")
 

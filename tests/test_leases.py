@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine
@@ -14,14 +15,21 @@ from monitor.cli import main
 from monitor.compose import Composer, latest_fire_time, period_key
 from monitor.config import Settings
 from monitor.cron import cron_trigger, cron_weekdays
-from monitor.dispatch import next_run
+from monitor.dispatch import SourceDispatcher, next_run
 from monitor.notify import DigestRenderer, default_template_dirs
+from monitor.sources import SourceConfig
 from monitor.store import Store, make_engine, upgrade_schema
 from monitor.store.database import database_url
-from monitor.store.leases import SourceLeases
+from monitor.store.leases import Planned, SourceLeases
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # a Monday
 LEASE = timedelta(seconds=60)
+HOUR = timedelta(hours=1)
+
+
+def _plan(leases: SourceLeases, due: dict[str, datetime], now: datetime,
+          interval: timedelta = HOUR) -> None:
+    leases.plan({source: Planned(when, now + interval) for source, when in due.items()}, now)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -36,7 +44,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 def test_a_due_source_is_leased_to_one_replica_until_the_lease_lapses(engine: Engine) -> None:
     leases = SourceLeases(engine)
-    leases.plan({"a": T0, "b": T0 + timedelta(hours=1)}, T0)
+    _plan(leases, {"a": T0, "b": T0 + timedelta(hours=1)}, T0)
     assert leases.claim(["a", "b"], T0, "one", LEASE, 10) == ["a"], "b is not due yet"
     assert leases.claim(["a", "b"], T0, "two", LEASE, 10) == [], "a is held by one"
     later = T0 + LEASE + timedelta(seconds=1)
@@ -50,7 +58,7 @@ def test_a_due_source_is_leased_to_one_replica_until_the_lease_lapses(engine: En
 
 def test_renewal_keeps_a_long_check_from_being_taken_over(engine: Engine) -> None:
     leases = SourceLeases(engine)
-    leases.plan({"a": T0}, T0)
+    _plan(leases, {"a": T0}, T0)
     assert leases.claim(["a"], T0, "one", LEASE, 10) == ["a"]
     assert leases.renew(["a"], "one", T0 + 2 * LEASE) == 1
     assert leases.claim(["a"], T0 + LEASE + timedelta(seconds=1), "two", LEASE, 10) == []
@@ -59,25 +67,30 @@ def test_renewal_keeps_a_long_check_from_being_taken_over(engine: Engine) -> Non
 
 def test_claims_respect_the_limit_and_take_the_most_overdue_first(engine: Engine) -> None:
     leases = SourceLeases(engine)
-    leases.plan({f"s{i}": T0 - timedelta(minutes=i) for i in range(5)}, T0)
+    _plan(leases, {f"s{i}": T0 - timedelta(minutes=i) for i in range(5)}, T0)
     assert sorted(leases.claim([f"s{i}" for i in range(5)], T0, "one", LEASE, 2)) == ["s3", "s4"]
     assert leases.claim(["s0"], T0, "one", LEASE, 0) == []
 
 
-def test_a_restart_replans_free_sources_but_not_held_ones(engine: Engine) -> None:
+def test_a_restart_replans_overdue_and_too_distant_sources_but_not_held_ones(
+        engine: Engine) -> None:
     leases = SourceLeases(engine)
-    leases.plan({"a": T0, "b": T0}, T0)
-    leases.claim(["a"], T0, "one", LEASE, 10)
-    leases.plan({"a": T0 + timedelta(hours=2), "b": T0 + timedelta(hours=2)}, T0)
+    _plan(leases, {"held": T0, "overdue": T0, "planned": T0 + HOUR / 2,
+                   "too-far": T0 + 5 * HOUR}, T0)
+    leases.claim(["held"], T0, "one", LEASE, 10)
+    later = T0 + timedelta(seconds=30)  # "held": within its lease
+    _plan(leases, dict.fromkeys(["held", "overdue", "planned", "too-far"], later), later)
     rows = leases.all()
-    assert rows["a"].next_due == T0 and rows["a"].leased_by == "one"
-    assert rows["b"].next_due == T0 + timedelta(hours=2)
+    assert (rows["held"].next_due, rows["held"].leased_by) == (T0, "one")
+    assert rows["overdue"].next_due == later
+    assert rows["planned"].next_due == T0 + HOUR / 2, "just planned by another process"
+    assert rows["too-far"].next_due == later, "its interval was shortened"
 
 
 def test_concurrent_claims_never_hand_a_source_to_two_replicas(engine: Engine) -> None:
     leases = SourceLeases(engine)
     ids = [f"s{i}" for i in range(60)]
-    leases.plan(dict.fromkeys(ids, T0), T0)
+    _plan(leases, dict.fromkeys(ids, T0), T0)
     got: dict[str, list[str]] = {}
 
     def claim(holder: str) -> None:
@@ -173,7 +186,8 @@ def test_status_names_each_sources_next_check_or_who_is_checking_it(
     engine = make_engine(f"sqlite:///{tmp_path / 'state' / 'monitor.db'}")
     now = datetime.now(UTC)
     leases = SourceLeases(engine)
-    leases.plan({"due-later": now + timedelta(hours=2), "being-checked": now}, now)
+    _plan(leases, {"due-later": now + timedelta(hours=2), "being-checked": now}, now,
+          interval=timedelta(hours=3))
     assert leases.claim(["being-checked"], now, "worker-2:17:ab12", LEASE, 5)
     engine.dispose()
     capsys.readouterr()
@@ -184,3 +198,47 @@ def test_status_names_each_sources_next_check_or_who_is_checking_it(
     assert "being-checked: never checked\n  being checked by worker-2:17:ab12" in out
     assert "new-one: never checked\n  next check: when `monitor run` starts" in out
     assert "switched-off: never checked\n  disabled" in out
+
+
+def test_cron_fires_on_either_day_of_month_or_weekday_when_both_are_given() -> None:
+    first_or_monday = cron_trigger("0 8 1 * 1", "UTC")
+    tuesday_3rd = datetime(2026, 3, 3, 12, 0, tzinfo=UTC)
+    assert latest_fire_time(first_or_monday, tuesday_3rd) == T0, "Monday the 2nd"
+    sunday_1st = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    assert latest_fire_time(first_or_monday, sunday_1st) == datetime(2026, 3, 1, 8, 0,
+                                                                       tzinfo=UTC)
+
+
+def test_latest_fire_time_of_a_dense_schedule_far_back() -> None:
+    every_minute_in_january = cron_trigger("* * * 1 *", "UTC")
+    december = datetime(2026, 12, 15, tzinfo=UTC)
+    assert latest_fire_time(every_minute_in_january, december) == datetime(
+        2026, 1, 31, 23, 59, tzinfo=UTC)
+    leap_day = cron_trigger("0 0 29 2 *", "UTC")
+    assert latest_fire_time(leap_day, december) == datetime(2024, 2, 29, tzinfo=UTC)
+
+
+def test_a_repeated_hour_is_one_digest_period() -> None:
+    new_york = ZoneInfo("America/New_York")
+    first = datetime(2026, 11, 1, 1, 30, tzinfo=new_york)  # 01:30 EDT, then again 01:30 EST
+    second = datetime(2026, 11, 1, 1, 30, fold=1, tzinfo=new_york)
+    assert first.astimezone(UTC) != second.astimezone(UTC)
+    assert period_key("daily", first) == period_key("daily", second)
+
+
+async def test_a_shutdown_gives_back_sources_claimed_but_not_yet_checked(
+        store: Store) -> None:
+    settings = Settings.model_validate(DIGEST_CONFIG)
+    leases = SourceLeases(store.engine)
+    checked: list[str] = []
+
+    async def check(source: SourceConfig) -> None:
+        checked.append(source.id)
+
+    dispatcher = SourceDispatcher(settings, store, leases, check, holder="one")
+    dispatcher.plan(datetime.now(UTC))
+    assert len(await dispatcher.dispatch()) == 1
+    await dispatcher.give_back()  # in the same turn: the check never started
+    row = leases.all()["portal"]
+    assert (checked, dispatcher.held, row.leased_by) == ([], set(), None)
+    assert row.next_due <= datetime.now(UTC), "still due: another process takes it at once"

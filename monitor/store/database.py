@@ -7,7 +7,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
@@ -30,13 +30,28 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(_with_timeouts(url), pool_pre_ping=True, pool_timeout=30,
+                         connect_args=dict(POSTGRES_LIMITS))
+
+
+POSTGRES_LIMITS = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30,
+                   "keepalives_interval": 10, "keepalives_count": 3}
+POSTGRES_TIMEOUTS = "-c statement_timeout=120s -c lock_timeout=30s"
+
+
+def _with_timeouts(url: str) -> str:
+    """The URL with statement and lock time-outs added to its `options` (a database that
+    stops answering fails a statement, instead of holding the daemon for good)."""
+    parsed = make_url(url)
+    options = " ".join(filter(None, [str(parsed.query.get("options") or ""),
+                                     POSTGRES_TIMEOUTS]))
+    return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
-                   "busy_timeout=10000", "cache_size=-65536"):  # 64 MiB of pages
+                   "busy_timeout=10000", "cache_size=-2000"):  # TEMP
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 

@@ -164,8 +164,12 @@ class Store:
                 delivery_id = _add_delivery(session, new)
                 _carry_alerts(session, new.alert_ids, delivery_id)
                 return delivery_id
-        except (_AlreadyCarried, IntegrityError):
+        except _AlreadyCarried:
             return None
+        except IntegrityError as error:
+            if new.key is not None and "idempotency_key" in str(error.orig):
+                return None  # the same period's digest, made by another process
+            raise
 
     def claim_next(self, subscription_id: str, now: datetime, lease: timedelta,
                    token: str) -> DeliveryRow | None:
