@@ -52,6 +52,7 @@ class Daemon:
         self.dispatcher.plan(datetime.now(UTC))
         self._schedule()
         self.scheduler.add_job(self.catch_up, id="catch-up")  # digests missed while down
+        self.scheduler.add_job(self.app.pool.warm, id="warm-up")
         self.scheduler.start()
         log.info("running as %s: %d source(s), %d subscription(s)", self.dispatcher.holder,
                  len(self.app.settings.sources), len(self.app.settings.subscriptions))

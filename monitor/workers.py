@@ -39,7 +39,17 @@ class WorkerPool:
             self.close(wait=False)
             raise ExtractError(f"a worker process died: {error}") from error
 
+    async def warm(self) -> None:
+        """Start every worker now and load the extraction code in it, so the first new
+        document of a daemon is not held up by the pool starting (about 2 s)."""
+        if self.workers > 0:
+            await asyncio.gather(*(self.run(_load_extraction) for _ in range(self.workers)))
+
     def close(self, *, wait: bool = True) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=wait, cancel_futures=True)
             self._executor = None
+
+
+def _load_extraction() -> None:
+    import monitor.sources  # noqa: F401, PLC0415 (in the worker: imports parsers, trafilatura)

@@ -49,19 +49,25 @@ def parse_config(text: str, filename: str, env: Mapping[str, str]) -> Settings:
 
 def _parse_yaml(text: str, filename: str) -> tuple[yaml.Node, dict[str, Any]]:
     """The node tree (for line numbers) and the data; duplicate keys are errors."""
+    loader = _StrictLoader(text)
     try:
-        root = yaml.compose(text, Loader=_StrictLoader)
-        data = yaml.load(text, Loader=_StrictLoader)
+        root = loader.get_single_node()  # parsed once: the nodes give lines, then the data
+        data = loader.construct_document(root) if root is not None else None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
         raise ConfigError([f"{filename}{line}: invalid YAML: {error}"]) from error
+    finally:
+        loader.dispose()
     if root is None or not isinstance(data, dict):
         raise ConfigError([f"{filename}:1: expected a mapping with version, sources and topics"])
     return root, data
 
 
-class _StrictLoader(yaml.SafeLoader):
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 10x
+
+
+class _StrictLoader(_SafeLoader):  # type: ignore[valid-type,misc]
     """SafeLoader that refuses a key given twice in one mapping (YAML keeps the last one)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -72,7 +78,8 @@ class _StrictLoader(yaml.SafeLoader):
                 raise yaml.constructor.ConstructorError(
                     None, None, f"key '{key}' is given twice", key_node.start_mark)
             seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
 
 
 def _substitute_env(value: Any, loc: Loc, env: Mapping[str, str],
