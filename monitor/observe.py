@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
@@ -12,9 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aiohttp import web
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -31,7 +27,7 @@ from sqlmodel import col
 from monitor.config import ObserveSettings
 from monitor.pipeline import CheckReport
 from monitor.store import Store
-from monitor.store.database import MIGRATIONS
+from monitor.store.database import current_revision, newest_revision
 from monitor.store.records import DeliveryRecord
 
 log = logging.getLogger("monitor.observe")
@@ -132,20 +128,12 @@ def _first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
-@functools.cache
-def newest_revision() -> str | None:
-    """The head of our Alembic migrations."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return ScriptDirectory.from_config(config).get_current_head()
-
-
 def readiness(engine: Engine) -> str | None:
     """Why the database is not ready (unreachable, or not migrated); None when it is."""
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-            current = MigrationContext.configure(connection).get_current_revision()
+            current = current_revision(connection)
     except SQLAlchemyError as error:
         return f"database unreachable: {_first_line(error)}"
     head = newest_revision()

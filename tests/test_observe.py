@@ -178,6 +178,10 @@ def test_ready_when_migrated(store: Store) -> None:
     assert readiness(store.engine) is None
 
 
+def test_the_newest_revision_read_from_file_names_is_alembics_head() -> None:
+    assert newest_revision() == ScriptDirectory.from_config(_alembic()).get_current_head()
+
+
 def test_liveness() -> None:
     limit = timedelta(seconds=180)
     assert liveness(timedelta(seconds=5), limit) is None

@@ -5,9 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
@@ -51,21 +49,43 @@ def _with_timeouts(url: str) -> str:
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
-                   "busy_timeout=10000", "cache_size=-2000"):  # TEMP
+                   "busy_timeout=10000", "cache_size=-4096"):  # 64 MiB of pages
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 
 
+def newest_revision() -> str:
+    """The head of our migrations: they are numbered, one file each (versions/0007_….py)."""
+    return max(path.name.split("_", 1)[0] for path in (MIGRATIONS / "versions").glob("[0-9]*.py"))
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The migration the database is at; None for an empty database."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
 def upgrade_schema(engine: Engine) -> None:
-    """Create or upgrade the schema to the newest migration."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    """Create or upgrade the schema to the newest migration (Alembic is loaded only then)."""
     try:
-        with engine.begin() as connection:
-            if engine.dialect.name == "postgresql":  # replicas starting together: one at a time
-                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                                   {"key": MIGRATION_LOCK})
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        with engine.connect() as connection:
+            if current_revision(connection) == newest_revision():
+                return
+        _upgrade(engine)
     except SQLAlchemyError as error:
         raise StoreError(f"cannot migrate the database: {error}") from error
+
+
+def _upgrade(engine: Engine) -> None:
+    from alembic import command  # noqa: PLC0415 (about 0.5 s of start-up otherwise)
+    from alembic.config import Config  # noqa: PLC0415
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":  # replicas starting together: one at a time
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                               {"key": MIGRATION_LOCK})
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
