@@ -29,6 +29,7 @@ from monitor.errors import BodyTooLarge, FetchError, MonitorError, NotModified, 
 from monitor.fetch import Fetcher, FetchPolicy
 from monitor.fetch.safety import check_link
 from monitor.health import HealthMonitor
+from monitor.ledger import CheckLedger
 from monitor.sources import SourceConfig, detect_language, extract_article, extract_items
 from monitor.sources.attachments import attachment_name, check_readable, extract_attachment
 from monitor.sources.page import sentence_diff
@@ -75,6 +76,7 @@ class Checker:
         self.classifier = classifier
         self.pool = pool
         self.health = health
+        self.ledger = CheckLedger(store)
         self._slots = asyncio.Semaphore(MAX_CONCURRENT_CHECKS)
         self._host_slots: dict[str, asyncio.Semaphore] = {}
 
@@ -97,11 +99,11 @@ class Checker:
     async def _check_now(self, source: SourceConfig, dry_run: bool) -> CheckReport:
         started = time.monotonic()
         now = datetime.now(UTC)
-        state = self.store.source_state(source.id)
-        intent, skipped = await self._outcome(source, now, state)
+        state, validators = await self.ledger.start(source.id, source.url)
+        intent, skipped = await self._outcome(source, now, state, validators)
         try:
             intent = self.health.annotate(source, state, intent)
-            alerts = 0 if dry_run else self.store.apply_check(intent)
+            alerts = 0 if dry_run else await self.ledger.record(intent)
         except StoreError as error:
             intent, alerts = CheckIntent(source.id, Outcome.ERROR, now, error=str(error)), 0
             self._record_failure(self.health.annotate(source, state, intent))
@@ -116,11 +118,11 @@ class Checker:
         except StoreError:
             log.exception("could not record the failed check of %s", intent.source_id)
 
-    async def _outcome(self, source: SourceConfig, now: datetime,
-                       state: SourceState) -> tuple[CheckIntent, int]:
+    async def _outcome(self, source: SourceConfig, now: datetime, state: SourceState,
+                       validators: Validators | None) -> tuple[CheckIntent, int]:
         """What the check found, every failure turned into an error outcome."""
         try:
-            return await self._check(source, now, state)
+            return await self._check(source, now, state, validators)
         except NotModified:
             return CheckIntent(source.id, Outcome.NOT_MODIFIED, now), 0
         except MonitorError as error:
@@ -129,9 +131,9 @@ class Checker:
             log.exception("unexpected error checking %s", source.id)
             return CheckIntent(source.id, Outcome.ERROR, now, error=f"unexpected: {error!r}"), 0
 
-    async def _check(self, source: SourceConfig, now: datetime,
-                     state: SourceState) -> tuple[CheckIntent, int]:
-        fetched = await self.fetch(source, source.url, self.store.validators(source.url))
+    async def _check(self, source: SourceConfig, now: datetime, state: SourceState,
+                     kept: Validators | None) -> tuple[CheckIntent, int]:
+        fetched = await self.fetch(source, source.url, kept)
         items, child_validators = await self._items(source, fetched)  # validators to keep
         known = self.store.known_documents(item.url for item in items)
         alerting = not source.baseline or state.baseline_done  # the first check: a baseline
@@ -205,7 +207,7 @@ class Checker:
                       for d in todo[MAX_BASELINE_FOLLOWS:]]
             read, failed = await self._documents(source, todo[:MAX_BASELINE_FOLLOWS], False)
             return read + unread, failed
-        failures = self.store.follow_failures(d.item.url for d in todo)
+        failures = self.ledger.follow_failures([d.item.url for d in todo])
         limit = asyncio.Semaphore(FOLLOW_CONCURRENCY)
         results = await asyncio.gather(*(self._follow(source, d, limit) for d in todo))
         documents: list[tuple[Document, ItemDecision]] = []

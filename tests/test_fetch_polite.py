@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import logging
 import time
@@ -260,3 +261,20 @@ async def test_a_robots_txt_that_fails_allows_everything_with_a_warning(
                                     policy=OPEN)).body == b"text"
     await fetcher.aclose()
     assert any("robots.txt could not be read" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_failed_fetch_leaves_no_garbage_for_the_cycle_collector(
+        http_server: FixtureServer, fetcher: PoliteFetcher) -> None:
+    """Thousands of checks a pass answer 304 or fail: their exceptions must be freed at once,
+    not left in reference cycles for the collector (it then walks the whole heap)."""
+    http_server.set("/same", status=304)
+    http_server.set("/gone", status=404)
+    gc.collect()
+    gc.disable()
+    try:
+        for path in ("/same", "/gone") * 10:
+            with pytest.raises(FetchError):  # NotModified is a FetchError too
+                await fetcher.fetch(http_server.url(path), policy=OPEN)
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

@@ -134,26 +134,26 @@ class PoliteFetcher:
                                                    timeout=deadline - loop.time(), policy=policy)
             except FetchError as error:
                 wait = self._wait(error, attempt, deadline, host)
+                if wait is None:
+                    raise  # not from _wait: a frame holding the error must not be in its traceback
             log.info("fetching %s again in %.1f s (attempt %d failed)", url, wait, attempt + 1)
             await asyncio.sleep(wait)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _wait(self, error: FetchError, attempt: int, deadline: float | None,
-              host: _Host) -> float:
-        """Seconds to wait before the next attempt; re-raises when there is none to make."""
+              host: _Host) -> float | None:
+        """Seconds to wait before the next attempt; None when there is none to make."""
         if error.retry_after is not None:
             host.pause(error.retry_after)
         left = (deadline or 0.0) - asyncio.get_running_loop().time()
         if not error.retryable or attempt >= self._retries or deadline is None:
-            raise error
+            return None
         if error.retry_after is not None:
             if error.retry_after > min(MAX_RETRY_AFTER, left - MIN_ATTEMPT):
                 raise _come_back_later(error.url, error.retry_after, error) from error
             return 0.0  # the host's pause makes the wait
         wait = self._backoff * 2.0**attempt * self._jitter(0.5, 1.0)
-        if wait > left - MIN_ATTEMPT:
-            raise error
-        return wait
+        return None if wait > left - MIN_ATTEMPT else wait
 
     def _host(self, url: str) -> _Host:
         name = (urlsplit(url).hostname or "").lower()

@@ -49,7 +49,7 @@ def _with_timeouts(url: str) -> str:
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
-                   "busy_timeout=10000", "cache_size=-4096"):  # 64 MiB of pages
+                   "busy_timeout=10000", "cache_size=-8192"):  # 8 MiB of pages per connection
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 
