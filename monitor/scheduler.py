@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from datetime import UTC, datetime, timedelta
@@ -162,6 +163,7 @@ async def run_daemon(app: App) -> None:
     """Run until SIGTERM or SIGINT, serving /healthz, /readyz and /metrics (the caller closes
     the app)."""
     state_dir = app.options.state_dir
+    gc.freeze()  # the app's long-lived objects: out of every collection from now on
     probes = Probes(lambda: heartbeat_age(state_dir), HEARTBEAT_MAX_AGE, app.engine, app.metrics)
     async with observe_endpoint(app.settings.observe, probes, state_dir):
         await Daemon(app).run()

@@ -52,4 +52,6 @@ class WorkerPool:
 
 
 def _load_extraction() -> None:
-    import monitor.sources  # noqa: F401, PLC0415 (in the worker: imports parsers, trafilatura)
+    import trafilatura  # noqa: F401, PLC0415 (in the worker: what extraction loads lazily)
+
+    import monitor.sources  # noqa: F401, PLC0415

@@ -6,10 +6,7 @@ import logging
 import re
 from datetime import datetime
 from functools import cache
-from typing import Any
-
-import trafilatura
-from trafilatura.settings import Document
+from typing import TYPE_CHECKING, Any
 
 from monitor.domain import Article
 from monitor.errors import ExtractError
@@ -18,6 +15,9 @@ from monitor.sources.attachments import find_attachments
 from monitor.sources.dates import parse_date
 from monitor.sources.language import detect_language, primary_subtag
 from monitor.sources.metadata import PageMetadata, read_metadata
+
+if TYPE_CHECKING:  # trafilatura is loaded where pages are extracted: in the worker processes
+    from trafilatura.settings import Document
 
 _SPACE = re.compile(r"[ \t\r\f\v\u3000\xa0]+")
 _LINES = re.compile(r"\s*\n\s*")
@@ -40,6 +40,8 @@ def extract_article(body: bytes, content_type: str, url: str,
     The page's meta tags come first (see `metadata`); dates without an offset are read in
     `timezone`, the source's.
     """
+    import trafilatura  # noqa: PLC0415 (~25 MiB the daemon's own process never needs)
+
     _quiet_logging()
     tree = trafilatura.load_html(decode(body, content_type).text)
     if tree is None:
@@ -59,6 +61,9 @@ def extract_article(body: bytes, content_type: str, url: str,
 
 
 def _trafilatura(tree: Any, url: str) -> Document | None:
+    import trafilatura  # noqa: PLC0415
+    from trafilatura.settings import Document  # noqa: PLC0415
+
     found = trafilatura.bare_extraction(
         tree, url=url, include_comments=False, include_tables=True, favor_precision=True,
         with_metadata=True, prune_xpath=_PRUNE)

@@ -17,8 +17,6 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urldefrag, urljoin, urlsplit
 
-import docx
-import pypdf
 from lxml import etree  # type: ignore[import-untyped]
 
 from monitor.errors import ExtractError
@@ -86,6 +84,8 @@ def extract_attachment(body: bytes, url: str) -> str:
 
 def _pdf_text(body: bytes, url: str) -> str:
     try:
+        import pypdf  # noqa: PLC0415 (loaded only where attachments are read: the workers)
+
         reader = pypdf.PdfReader(io.BytesIO(body))
         return "\n".join(page.extract_text() for page in reader.pages[:MAX_PDF_PAGES])
     except Exception as error:  # pypdf raises many kinds on broken files; any means "unreadable"
@@ -114,6 +114,8 @@ def _zip_text(body: bytes, url: str) -> str:
 
 
 def _docx_text(body: bytes) -> str:
+    import docx  # noqa: PLC0415 (as pypdf)
+
     document = docx.Document(io.BytesIO(body))
     lines = [paragraph.text for paragraph in document.paragraphs]
     for table in document.tables:

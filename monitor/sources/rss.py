@@ -10,7 +10,6 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-import feedparser
 from bs4 import BeautifulSoup
 
 from monitor.config import SourceBase
@@ -35,6 +34,8 @@ def extract_rss(fetched: Fetched, source: SourceBase) -> list[Item]:
     json_feed = _json_feed(fetched)
     if json_feed is not None:
         return _json_feed_items(json_feed, fetched.url, source)
+    import feedparser  # noqa: PLC0415 (loaded only where feeds are parsed: the workers)
+
     feed = feedparser.parse(fetched.body, response_headers=_headers(fetched))
     if not feed.entries:
         raise EmptyListError(f"feed {fetched.url} has no entries{_bozo_note(feed)}")
