@@ -1,20 +1,9 @@
-"""Rows to domain values and back: documents and matches as the pipeline and readers see them."""
+"""Rows to domain values: documents and matches as the pipeline and readers see them."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from monitor.domain import Document, Evidence, Fact, Match, Reason
-from monitor.store.intents import evidence_json, facts_json, reasons_json
 from monitor.store.records import DocumentRecord, MatchRecord
-
-
-def match_record(document_id: int, match: Match, now: datetime) -> MatchRecord:
-    return MatchRecord(document_id=document_id, topic_id=match.topic_id,
-                       terms=list(match.terms), evidence=evidence_json(match), matched_at=now,
-                       score=match.score, relevant=match.relevant, category=match.category,
-                       reasons=reasons_json(match), regions=list(match.regions),
-                       issuer=match.issuer, facts=facts_json(match), mentions=match.mentions)
 
 
 def document_from_row(row: DocumentRecord) -> Document:

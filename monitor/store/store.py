@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, update
+from sqlalchemy import Connection, Engine, func, update
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
@@ -18,13 +18,13 @@ from monitor.store.hot_path import (
     read_source_state,
     read_source_states,
     read_validators,
+    write_documents,
     write_source_state,
     write_validators,
 )
 from monitor.store.intents import (
     CheckIntent,
     DeliveryRow,
-    DocumentWrite,
     KnownDocument,
     NewDelivery,
     PendingAlert,
@@ -46,8 +46,8 @@ from monitor.store.records import (
     FollowFailureRecord,
     MatchRecord,
 )
-from monitor.store.rows import document_from_row, match_from_row, match_record
-from monitor.store.stories import already_alerted, assign_story, remember_as_is, unprinted
+from monitor.store.rows import document_from_row, match_from_row
+from monitor.store.stories import remember_as_is, unprinted
 
 _LOOKUP_CHUNK = 500
 ClueFunction = Callable[[Document, tuple[Match, ...], datetime], StoryClue | None]
@@ -97,12 +97,11 @@ class Store:
                     _record_check(connection, intent)
                 return 0
             with Session(self.engine) as session, session.begin():
-                alerts = sum(_write_document(session, write, intent.checked_at)
-                             for write in intent.writes)
-                _save_follow_failures(session, intent)
+                connection = session.connection()
+                alerts = write_documents(connection, intent)  # the ledger's batches' path too
                 for notice in intent.notices:
                     _add_delivery(session, notice)
-                _record_check(session.connection(), intent)
+                _record_check(connection, intent)
             return alerts
         except SQLAlchemyError as error:
             raise StoreError(f"cannot record check of {intent.source_id}: {error}") from error
@@ -328,74 +327,6 @@ class Store:
     def matches_of(self, document_id: int) -> tuple[Match, ...]:
         with Session(self.engine) as session:
             return matches_of(session, document_id)
-
-
-def _write_document(session: Session, write: DocumentWrite, now: datetime) -> int:
-    """Insert or update one document with its matches and alerts; returns alerts made.
-
-    A document that joins a story another document started owes no alert to a subscription
-    that story already reached: one story, one alert.
-    """
-    record = _document_record(session, write, now)
-    if record is None or write.change == "unchanged":
-        return 0
-    document_id = _id(record)
-    if write.document_id is not None:
-        session.execute(delete(MatchRecord).where(col(MatchRecord.document_id) == document_id))
-    for match in write.matches:
-        session.add(match_record(document_id, match, now))
-    owed = write.alert_subscriptions
-    if write.clue is not None:
-        connection = session.connection()
-        story = assign_story(connection, document_id, write.clue,
-                             new=write.document_id is None)
-        if write.change == "new":  # a change that matters is news even in a known story
-            owed = tuple(sub for sub in owed
-                         if not already_alerted(connection, story, document_id, sub))
-    changes = {"added": list(write.added), "removed": list(write.removed)} if (
-        write.added or write.removed) else None
-    for subscription_id in owed:
-        session.add(AlertRecord(subscription_id=subscription_id, document_id=document_id,
-                                change=write.change, changes=changes, created_at=now))
-    return len(owed)
-
-
-def _document_record(session: Session, write: DocumentWrite,
-                     now: datetime) -> DocumentRecord | None:
-    """The document's row, created or updated from `write` and flushed so it has an id.
-
-    None when the document is new to this check but another source stored it meanwhile:
-    it is theirs (the first to find a URL owns it), and nothing is written.
-    """
-    if write.document_id is None and session.exec(select(DocumentRecord.id).where(
-            col(DocumentRecord.url) == write.document.url)).first() is not None:
-        return None
-    record = session.get(DocumentRecord, write.document_id) if write.document_id else None
-    if record is None:
-        record = DocumentRecord(url=write.document.url, first_seen_at=now, source_id="",
-                                title="", text="", language="", item_hash="", content_hash="")
-    elif write.change == "changed":
-        record.changed_at = now
-    for name in ("source_id", "title", "text", "published", "language", "content_hash"):
-        setattr(record, name, getattr(write.document, name))
-    record.item_hash = write.item_hash
-    session.add(record)
-    session.flush()
-    return record
-
-
-def _save_follow_failures(session: Session, intent: CheckIntent) -> None:
-    """Count this check's failed pages; forget the failures of pages now stored."""
-    stored = [write.document.url for write in intent.writes]
-    if stored:
-        session.execute(delete(FollowFailureRecord).where(
-            col(FollowFailureRecord.url).in_(stored)))
-    for url, error in intent.follow_failures:
-        record = session.get(FollowFailureRecord, url) or FollowFailureRecord(
-            url=url, source_id=intent.source_id, first_failed_at=intent.checked_at)
-        record.failures += 1
-        record.last_error = error
-        session.add(record)
 
 
 def _record_check(connection: Connection, intent: CheckIntent) -> None:
