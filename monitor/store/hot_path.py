@@ -4,8 +4,8 @@ the documents, matches, alerts and failed pages of a check.
 The `*_many` functions serve many checks at once (the pipeline's `CheckLedger` gathers the
 checks running together): one query reads the states and validators of all of them, and their
 outcomes are written in one transaction, each source's row computed as if its checks had been
-written one by one. `write_documents` is `Store.apply_check`'s document path without the ORM
-(tests/test_ledger.py holds the two to the same rows); operator notices stay with the Store.
+written one by one. `Store.apply_check` records a single check through the same functions;
+operator notices stay with the Store.
 """
 
 from __future__ import annotations
@@ -103,33 +103,12 @@ def read_validators_many(connection: Connection,
     return found
 
 
-def write_validators(connection: Connection, validators: dict[str, Validators],
-                     now: datetime) -> None:
-    for url, found in validators.items():
-        values = {"etag": found.etag, "last_modified": found.last_modified, "updated_at": now}
-        changed = connection.execute(update(_CACHE).where(_CACHE.c.url == url).values(**values))
-        if changed.rowcount == 0:
-            connection.execute(insert(_CACHE).values(url=url, **values))
-
-
-def write_source_state(connection: Connection, intent: CheckIntent) -> None:
-    """Record how the check went: outcome, failures in a row, baseline, health."""
-    current = connection.execute(select(_SOURCES).where(
-        _SOURCES.c.source_id == intent.source_id)).mappings().first()
-    values = source_values(current, intent)
-    if current is None:
-        connection.execute(insert(_SOURCES).values(
-            source_id=intent.source_id, **{**_NEW_SOURCE, **values}))
-    else:
-        connection.execute(update(_SOURCES).where(
-            _SOURCES.c.source_id == intent.source_id).values(**values))
-
-
 def write_checks_many(connection: Connection, intents: Sequence[CheckIntent]) -> list[int]:
     """Record checks without operator notices, in order; the alerts each made.
 
-    The same as `write_documents`, `write_validators` and `write_source_state` for each intent
-    in turn, with one read of the current source rows and one executemany per kind of statement.
+    As if each intent's documents, validators and source state were written in turn, with one
+    read of the current source rows and one executemany per kind of statement. `Store.apply_check`
+    records a single check through it too.
     """
     alerts = [write_documents(connection, intent) if intent.writes or intent.follow_failures
               else 0 for intent in intents]

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, update
+from sqlalchemy import Engine, func, update
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
@@ -18,9 +18,7 @@ from monitor.store.hot_path import (
     read_source_state,
     read_source_states,
     read_validators,
-    write_documents,
-    write_source_state,
-    write_validators,
+    write_checks_many,
 )
 from monitor.store.intents import (
     CheckIntent,
@@ -90,18 +88,16 @@ class Store:
         return found
 
     def apply_check(self, intent: CheckIntent) -> int:
-        """Write one check's documents, matches, alerts and source state; returns alerts made."""
+        """Write one check's documents, matches, alerts and source state, and the operator
+        notices it owes; returns alerts made. The same writes as the ledger's batches."""
         try:
-            if not (intent.writes or intent.notices or intent.follow_failures):
+            if not intent.notices:
                 with self.engine.begin() as connection:  # most checks: no session needed
-                    _record_check(connection, intent)
-                return 0
+                    return write_checks_many(connection, [intent])[0]
             with Session(self.engine) as session, session.begin():
-                connection = session.connection()
-                alerts = write_documents(connection, intent)  # the ledger's batches' path too
+                alerts = write_checks_many(session.connection(), [intent])[0]
                 for notice in intent.notices:
                     _add_delivery(session, notice)
-                _record_check(connection, intent)
             return alerts
         except SQLAlchemyError as error:
             raise StoreError(f"cannot record check of {intent.source_id}: {error}") from error
@@ -327,12 +323,6 @@ class Store:
     def matches_of(self, document_id: int) -> tuple[Match, ...]:
         with Session(self.engine) as session:
             return matches_of(session, document_id)
-
-
-def _record_check(connection: Connection, intent: CheckIntent) -> None:
-    write_validators(connection, intent.validators, intent.checked_at)
-    if intent.record_source:
-        write_source_state(connection, intent)
 
 
 def _matches_by_document(session: Session, ids: list[int]) -> dict[int, tuple[Match, ...]]:
