@@ -35,7 +35,7 @@ CONFIG = """\
 version: 1
 defaults: {{interval: 4s, jitter: 0.1, timeout: 2s, allow_private: true, per_host_delay: 0s,
             per_host_concurrency: 50}}
-replicas: {{lease: 3s, claim_every: 200ms}}
+replicas: {{lease: 3s, claim_every: 200ms, max_checks: 2}}  # no process can hold them all
 observe: {{enabled: false}}
 sources:
 {sources}
